@@ -1,0 +1,103 @@
+"""`make run`: the embedded default, end to end, on 127.0.0.1.
+
+Migrates the SQLite database under instance/, generates signing keys into keys/, seeds a demo
+citizen and two demo portals, starts the IdP (gunicorn) and both portals, and prints how to log
+in. Ctrl-C stops everything it started.
+
+Ports: TONGBAN_PORT (5000), PORTAL_A_PORT (5001), PORTAL_B_PORT (5002).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (loopback only)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not come up within {seconds:.0f} s")
+
+
+def main() -> None:
+    idp_port = int(os.environ.get("TONGBAN_PORT", "5000"))
+    ports = {"A": int(os.environ.get("PORTAL_A_PORT", "5001")),
+             "B": int(os.environ.get("PORTAL_B_PORT", "5002"))}
+    issuer = os.environ.setdefault("TONGBAN_ISSUER", f"http://127.0.0.1:{idp_port}")
+    os.environ.setdefault("TONGBAN_ENV", "development")
+    os.environ.setdefault("TONGBAN_INSTANCE_DIR", str(ROOT / "instance"))
+    os.environ.setdefault("TONGBAN_KEYS_DIR", str(ROOT / "keys"))
+    credentials = Path(os.environ["TONGBAN_INSTANCE_DIR"]) / "demo-portals.json"
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, check=True)
+    subprocess.run([*flask, "demo", "seed", "--output", str(credentials),
+                    "--portal", f"政务服务门户 A=http://127.0.0.1:{ports['A']}",
+                    "--portal", f"社保服务门户 B=http://127.0.0.1:{ports['B']}"],
+                   cwd=ROOT, check=True)
+    portals = json.loads(credentials.read_text())
+
+    children: list[subprocess.Popen] = []
+
+    def stop(*_args) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    children.append(subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{idp_port}", "--workers", "1",
+         "--threads", "8", "--worker-class", "gthread", "--access-logfile", "-", "wsgi:app"],
+        cwd=ROOT))
+    wait_for(f"{issuer}/.well-known/openid-configuration")
+    for (name, creds), letter in zip(sorted(portals.items()), sorted(ports), strict=False):
+        env = dict(os.environ, PORTAL_NAME=name, PORTAL_PORT=str(ports[letter]),
+                   PORTAL_CLIENT_ID=creds["client_id"],
+                   PORTAL_CLIENT_SECRET=creds["client_secret"])
+        children.append(subprocess.Popen([sys.executable, "-m", "clients.portal"], cwd=ROOT,
+                                         env=env))
+    for port in ports.values():
+        wait_for(f"http://127.0.0.1:{port}/frontchannel-logout")
+
+    print(f"""
+  Tongban IdP is running.
+
+    IdP (your account):  {issuer}/
+    Portal A:            http://127.0.0.1:{ports['A']}/
+    Portal B:            http://127.0.0.1:{ports['B']}/
+
+    Demo citizen:        demo / tongban-demo-2026   (or 13800138000 / tongban-demo-2026)
+
+  Sign in at portal A, then open portal B: you are already signed in there.
+  Sign out at either portal and both sign out. Press Ctrl-C to stop.
+""", flush=True)
+    while True:
+        for child in children:
+            if child.poll() is not None:
+                print(f"a demo process exited ({child.args[2:4]}); stopping", file=sys.stderr)
+                stop()
+        time.sleep(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Sample web portal (confidential client) used by the demo and the browser tests."""

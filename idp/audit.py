@@ -1,0 +1,43 @@
+"""The one audit writer. Events are named `<object>.<verb>` (login.succeeded, token.revoked, ...),
+appended to the audit table in the caller's transaction, and never carry a secret."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import has_request_context
+
+from .clock import utcnow
+from .extensions import db
+from .models import AuditEvent
+
+log = logging.getLogger(__name__)
+
+EVENT_NAME = re.compile(r"^[a-z_]+\.[a-z_]+$")
+#: Detail keys that could carry something replayable; the writer refuses them outright.
+FORBIDDEN_KEYS = re.compile(r"password|secret|token|code|otp|cookie|verifier|assertion", re.I)
+#: ...except these, which name things rather than hold them.
+ALLOWED_KEYS = {"token_type", "grant_type", "code_id", "family_id", "jti", "token_kind"}
+
+
+class AuditError(ValueError):
+    """A programming error: an event name or detail the audit trail must not hold."""
+
+
+def record(event: str, *, person_id: int | None = None, client_id: str | None = None,
+           sid: str | None = None, ip: str | None = None, **detail) -> AuditEvent:
+    if not EVENT_NAME.match(event):
+        raise AuditError(f"audit event names are <object>.<verb>: {event!r}")
+    for key in detail:
+        if key not in ALLOWED_KEYS and FORBIDDEN_KEYS.search(key):
+            raise AuditError(f"audit detail {key!r} could hold a secret")
+    if ip is None and has_request_context():
+        from .security import client_ip
+
+        ip = client_ip()
+    row = AuditEvent(at=utcnow(), event=event, person_id=person_id, client_id=client_id,
+                     sid=sid, ip=ip, detail=detail)
+    db.session.add(row)
+    log.info("audit %s person=%s client=%s", event, person_id, client_id)
+    return row

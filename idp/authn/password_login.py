@@ -1,0 +1,49 @@
+"""Logging in with an account identifier and a password.
+
+Unknown account, wrong password and disabled account look the same from outside: one error,
+one argon2 verification's worth of time. Only the audit trail tells them apart.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from .. import audit
+from ..errors import UserError
+from ..extensions import db
+from ..models import Person
+from . import identifiers, passwords
+from .sessions import Authentication
+
+ACR_PASSWORD = "urn:tongban:aal1"
+
+
+class LoginFailed(UserError):
+    public = "The account or password is incorrect."
+
+
+def find_person(identifier: str) -> Person | None:
+    kind_value = identifiers.classify(identifier)
+    if kind_value is None:
+        return None
+    kind, value = kind_value
+    column = {"username": Person.username, "email": Person.email, "phone": Person.phone}[kind]
+    return db.session.scalar(select(Person).where(column == value))
+
+
+def authenticate(identifier: str, password: str, *, now: datetime) -> Authentication:
+    person = find_person(identifier)
+    ok = passwords.verify_password(person.password_hash if person else None, password or "")
+    if person is None or not ok or not person.is_active:
+        reason = ("unknown_account" if person is None else
+                  "bad_password" if not ok else "account_disabled")
+        audit.record("login.failed", person_id=person.id if person else None,
+                     method="password", reason=reason)
+        db.session.commit()
+        raise LoginFailed(detail=reason)
+    if passwords.needs_rehash(person.password_hash):
+        person.password_hash = passwords.hash_password(password)
+    audit.record("login.succeeded", person_id=person.id, method="password")
+    return Authentication(person=person, acr=ACR_PASSWORD, amr=("pwd",))

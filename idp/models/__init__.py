@@ -1,0 +1,21 @@
+"""SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
+
+from .audit import AuditEvent
+from .authorization import AuthorizationCode, Consent, Interaction
+from .client import Client
+from .person import Person
+from .session import SessionClient, SsoSession
+from .token import AccessToken, RefreshToken
+
+__all__ = [
+    "AccessToken",
+    "AuditEvent",
+    "AuthorizationCode",
+    "Client",
+    "Consent",
+    "Interaction",
+    "Person",
+    "RefreshToken",
+    "SessionClient",
+    "SsoSession",
+]

@@ -1,0 +1,40 @@
+"""The OpenID Connect provider engine. :func:`init_app` is its table of contents: every grant,
+extension, endpoint and route is wired here and nowhere else."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from ..authn.sessions import session_ended
+    from . import logout, views
+    from .authorization_checks import AuthorizationRequestChecks
+    from .endpoints import EndSession, Introspection, Revocation
+    from .grants.authorization_code import AuthorizationCodeGrant
+    from .grants.client_credentials import ClientCredentialsGrant
+    from .grants.refresh_token import RefreshTokenGrant
+    from .pkce import S256CodeChallenge
+    from .provider import Provider
+    from .server import TongbanAuthorizationServer
+
+    settings = app.extensions["tongban.settings"]
+    app.extensions["tongban.provider"] = Provider.create(settings)
+
+    server = TongbanAuthorizationServer()
+    server.init_app(app)
+    # Grants. Order of extensions matters: request checks run before PKCE.
+    server.register_grant(AuthorizationCodeGrant,
+                          [AuthorizationRequestChecks(), S256CodeChallenge(required=True)])
+    server.register_grant(RefreshTokenGrant)
+    server.register_grant(ClientCredentialsGrant)
+    # Endpoints beside the token endpoint.
+    server.register_endpoint(Introspection)
+    server.register_endpoint(Revocation)
+    server.register_endpoint(EndSession)
+    app.extensions["tongban.authorization_server"] = server
+
+    # Ending an SSO session ends its tokens.
+    session_ended.connect(logout.on_session_ended, weak=False)
+
+    app.register_blueprint(views.bp)

@@ -1,0 +1,45 @@
+"""OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414): what we support, and nothing more."""
+
+from __future__ import annotations
+
+from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+from .keys import SIGNING_ALGS
+from .provider import Provider
+
+
+def metadata(prov: Provider) -> dict:
+    url = prov.url
+    return {
+        "issuer": prov.issuer,
+        "authorization_endpoint": url("/authorize"),
+        "token_endpoint": url("/token"),
+        "userinfo_endpoint": url("/userinfo"),
+        "jwks_uri": url("/jwks"),
+        "end_session_endpoint": url("/logout"),
+        "introspection_endpoint": url("/introspect"),
+        "revocation_endpoint": url("/revoke"),
+        "scopes_supported": list(SUPPORTED_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public", "pairwise"],
+        "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+                                                  "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                          "client_secret_post"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                       "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": sorted(SUPPORTED_CLAIMS),
+        "claims_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "require_request_uri_registration": True,
+        "ui_locales_supported": ["zh-CN", "en"],
+        "claims_locales_supported": ["zh-CN", "en"],
+        "authorization_response_iss_parameter_supported": True,
+        "frontchannel_logout_supported": True,
+        "frontchannel_logout_session_supported": True,
+        "acr_values_supported": ["urn:tongban:aal1"],
+    }

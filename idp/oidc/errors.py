@@ -1,0 +1,18 @@
+"""OAuth/OIDC error codes Authlib does not define. Authlib's OAuth2Error carries the public
+code and description; descriptions are plain ASCII (RFC 6749 §4.1.2.1)."""
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+
+
+class RequestNotSupportedError(OAuth2Error):
+    """OIDC Core §6: the `request` parameter (request objects) is not supported."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupportedError(OAuth2Error):
+    error = "request_uri_not_supported"
+
+
+class InteractionRequiredError(OAuth2Error):
+    error = "interaction_required"

@@ -1,0 +1,1 @@
+"""Token grants: authorization_code, refresh_token, client_credentials (Authlib subclasses)."""

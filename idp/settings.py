@@ -1,0 +1,191 @@
+"""One typed settings object for the whole IdP.
+
+Every knob is declared here once, with its environment variable and its meaning. Values are read at
+start-up, validated, and frozen. Production fails closed: no default secret, no http issuer, no
+missing signing key (see :meth:`Settings.validate`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("production", "development", "test")
+
+
+class ConfigError(Exception):
+    """The configuration cannot run safely; the message says what to change."""
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    return raw.lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- where and what ---------------------------------------------------------------------------
+    #: TONGBAN_ENV: "production", "development" (the local demo) or "test".
+    env: str = "development"
+    #: TONGBAN_ISSUER: the issuer identifier; every URL the IdP publishes is built from it, never
+    #: from the request's Host header. https in production.
+    issuer: str = "http://127.0.0.1:5000"
+    #: TONGBAN_SECRET_KEY: signs the browser cookie that carries CSRF state and derives the keys
+    #: for deterministic refresh-token successors. Required in production (at least 32 chars).
+    secret_key: str = ""
+    #: TONGBAN_DATABASE_URL: SQLAlchemy URL. Default: SQLite (WAL) under instance/.
+    database_url: str = ""
+    #: TONGBAN_INSTANCE_DIR: where the embedded SQLite database lives.
+    instance_dir: Path = Path("instance")
+    #: TONGBAN_KEYS_DIR: signing keys (private JWK files, 0600). Shared by every node of a cluster.
+    keys_dir: Path = Path("keys")
+    #: TONGBAN_GENERATE_KEYS: create missing signing keys at start-up (the embedded default).
+    #: Production never generates keys implicitly: run `flask --app wsgi keys init` once.
+    generate_keys: bool = True
+    #: TONGBAN_TRUST_PROXY: number of reverse proxies in front whose X-Forwarded-For is trusted.
+    trust_proxy: int = 0
+
+    # --- lifetimes (seconds) ----------------------------------------------------------------------
+    #: TONGBAN_CODE_TTL: authorization codes; at most 60 s.
+    code_ttl: int = 60
+    #: TONGBAN_ACCESS_TOKEN_TTL: JWT access tokens.
+    access_token_ttl: int = 600
+    #: TONGBAN_ID_TOKEN_TTL: ID tokens.
+    id_token_ttl: int = 600
+    #: TONGBAN_CLIENT_CREDENTIALS_TTL: access tokens from the client_credentials grant.
+    client_credentials_ttl: int = 600
+    #: TONGBAN_REFRESH_IDLE_TTL: a refresh token unused this long is dead.
+    refresh_idle_ttl: int = 7 * 24 * 3600
+    #: TONGBAN_REFRESH_ABSOLUTE_TTL: no refresh family outlives this, however often it is used.
+    refresh_absolute_ttl: int = 30 * 24 * 3600
+    #: TONGBAN_REFRESH_REUSE_GRACE: seconds during which presenting the just-rotated refresh token
+    #: again (a lost response) returns the very same successor instead of revoking the family.
+    #: 0 turns the grace off: any reuse revokes the family.
+    refresh_reuse_grace: int = 5
+    #: TONGBAN_SESSION_IDLE_TTL / TONGBAN_SESSION_ABSOLUTE_TTL: SSO sessions at the IdP.
+    session_idle_ttl: int = 3600
+    session_absolute_ttl: int = 24 * 3600
+    #: TONGBAN_INTERACTION_TTL: how long a pending login/consent interaction stays usable.
+    interaction_ttl: int = 30 * 60
+
+    # --- keys -------------------------------------------------------------------------------------
+    #: TONGBAN_KEY_PUBLISH_AHEAD: a new key is published this long before it starts signing, so
+    #: relying parties that cache the JWKS have it before they meet a token it signed.
+    key_publish_ahead: int = 3600
+
+    # --- pages ------------------------------------------------------------------------------------
+    #: TONGBAN_DEFAULT_LOCALE: the language pages are shown in when nothing else decides.
+    default_locale: str = "zh_Hans_CN"
+    #: TONGBAN_SITE_NAME: the name shown in page headers.
+    site_name: str = "通办"
+
+    # --- derived ----------------------------------------------------------------------------------
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return urlsplit(self.issuer).scheme == "https"
+
+    @property
+    def session_cookie_name(self) -> str:
+        # The __Host- prefix makes the browser refuse the cookie unless it is Secure, host-only and
+        # Path=/; it can only be used where the issuer is https.
+        return "__Host-tongban_session" if self.secure_cookies else "tongban_session"
+
+    @property
+    def max_token_ttl(self) -> int:
+        return max(self.access_token_ttl, self.id_token_ttl, self.client_credentials_ttl)
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        env = _env("TONGBAN_ENV", "development")
+        instance_dir = Path(_env("TONGBAN_INSTANCE_DIR", "instance")).resolve()
+        values = dict(
+            env=env,
+            issuer=_env("TONGBAN_ISSUER", "http://127.0.0.1:5000"),
+            secret_key=_env("TONGBAN_SECRET_KEY", ""),
+            database_url=_env("TONGBAN_DATABASE_URL", ""),
+            instance_dir=instance_dir,
+            keys_dir=Path(_env("TONGBAN_KEYS_DIR", "keys")).resolve(),
+            generate_keys=_bool("TONGBAN_GENERATE_KEYS", env != "production"),
+            trust_proxy=_int("TONGBAN_TRUST_PROXY", 0),
+            code_ttl=_int("TONGBAN_CODE_TTL", 60),
+            access_token_ttl=_int("TONGBAN_ACCESS_TOKEN_TTL", 600),
+            id_token_ttl=_int("TONGBAN_ID_TOKEN_TTL", 600),
+            client_credentials_ttl=_int("TONGBAN_CLIENT_CREDENTIALS_TTL", 600),
+            refresh_idle_ttl=_int("TONGBAN_REFRESH_IDLE_TTL", 7 * 24 * 3600),
+            refresh_absolute_ttl=_int("TONGBAN_REFRESH_ABSOLUTE_TTL", 30 * 24 * 3600),
+            refresh_reuse_grace=_int("TONGBAN_REFRESH_REUSE_GRACE", 5),
+            session_idle_ttl=_int("TONGBAN_SESSION_IDLE_TTL", 3600),
+            session_absolute_ttl=_int("TONGBAN_SESSION_ABSOLUTE_TTL", 24 * 3600),
+            interaction_ttl=_int("TONGBAN_INTERACTION_TTL", 30 * 60),
+            key_publish_ahead=_int("TONGBAN_KEY_PUBLISH_AHEAD", 3600),
+            default_locale=_env("TONGBAN_DEFAULT_LOCALE", "zh_Hans_CN"),
+            site_name=_env("TONGBAN_SITE_NAME", "通办"),
+        )
+        values.update(overrides)
+        return cls(**values).completed()
+
+    def completed(self) -> Settings:
+        """Fill the values that have safe defaults outside production."""
+        changes: dict = {}
+        if not self.database_url:
+            changes["database_url"] = f"sqlite:///{Path(self.instance_dir) / 'tongban.db'}"
+        if not self.secret_key and not self.is_production:
+            # Outside production a missing secret gets a random one per process start: cookies
+            # do not survive a restart, which is the honest behaviour for a demo.
+            changes["secret_key"] = secrets.token_urlsafe(32)
+        return dataclasses.replace(self, **changes) if changes else self
+
+    def validate(self) -> None:
+        """Refuse to run with settings that would be unsafe; each message says what to fix."""
+        problems = []
+        if self.env not in ENVIRONMENTS:
+            problems.append(f"TONGBAN_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
+        parts = urlsplit(self.issuer)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            problems.append(f"TONGBAN_ISSUER must be an absolute URL, not {self.issuer!r}")
+        if parts.query or parts.fragment:
+            problems.append("TONGBAN_ISSUER must not contain a query or fragment")
+        if self.issuer.endswith("/"):
+            problems.append("TONGBAN_ISSUER must not end with '/'")
+        if self.is_production:
+            if parts.scheme != "https":
+                problems.append("TONGBAN_ISSUER must use https in production")
+            if len(self.secret_key) < 32:
+                problems.append("TONGBAN_SECRET_KEY must be set to at least 32 random characters "
+                                "in production (for example: python -c 'import secrets; "
+                                "print(secrets.token_urlsafe(48))')")
+        if not 1 <= self.code_ttl <= 60:
+            problems.append("TONGBAN_CODE_TTL must be between 1 and 60 seconds")
+        if self.refresh_reuse_grace < 0 or self.refresh_reuse_grace > 60:
+            problems.append("TONGBAN_REFRESH_REUSE_GRACE must be between 0 and 60 seconds")
+        if self.session_idle_ttl > self.session_absolute_ttl:
+            problems.append("TONGBAN_SESSION_IDLE_TTL must not exceed TONGBAN_SESSION_ABSOLUTE_TTL")
+        if problems:
+            raise ConfigError("Tongban cannot start:\n  - " + "\n  - ".join(problems))

@@ -1,0 +1,17 @@
+"""WSGI entry point: `gunicorn wsgi:app`, `flask --app wsgi ...`.
+
+A configuration problem prints one clear message and exits, instead of a traceback.
+"""
+
+import logging
+import sys
+
+from idp import ConfigError, create_app
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+try:
+    app = create_app()
+except ConfigError as exc:
+    print(exc, file=sys.stderr)
+    sys.exit(78)  # EX_CONFIG
