@@ -67,7 +67,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, stop)
     children.append(subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{idp_port}", "--workers", "1",
-         "--threads", "8", "--worker-class", "gthread", "--access-logfile", "-", "wsgi:app"],
+         "wsgi:app"],
         cwd=ROOT))
     wait_for(f"{issuer}/.well-known/openid-configuration")
     for (name, creds), letter in zip(sorted(portals.items()), sorted(ports), strict=False):

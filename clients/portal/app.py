@@ -11,6 +11,7 @@ and PORTAL_CLIENT_SECRET in the environment (``make run`` does this for two demo
 from __future__ import annotations
 
 import html
+import logging
 import os
 import secrets
 import threading
@@ -144,6 +145,8 @@ def create_portal(*, name: str, issuer: str, client_id: str, client_secret: str,
 
 
 def main() -> None:
+    # The development server logs every request line, and callbacks carry codes in their query.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     name = os.environ.get("PORTAL_NAME", "Portal")
     port = int(os.environ.get("PORTAL_PORT", "5001"))
     base_url = os.environ.get("PORTAL_BASE_URL", f"http://127.0.0.1:{port}")

@@ -1,0 +1,17 @@
+"""gunicorn settings read from the working directory (`gunicorn wsgi:app`).
+
+Access log lines carry the path without its query string: authorization requests, logout
+requests and callbacks carry codes and ID tokens there, and logs must never hold anything that
+could be replayed.
+"""
+
+import os
+
+bind = os.environ.get("TONGBAN_BIND", "127.0.0.1:5000")
+worker_class = os.environ.get("TONGBAN_WORKER_CLASS", "gthread")
+workers = int(os.environ.get("TONGBAN_WORKERS", "2"))
+threads = int(os.environ.get("TONGBAN_THREADS", "8"))
+accesslog = os.environ.get("TONGBAN_ACCESS_LOG", "-")
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# Behind a load balancer: trust X-Forwarded-* only from it (see TONGBAN_TRUST_PROXY).
+forwarded_allow_ips = os.environ.get("TONGBAN_FORWARDED_ALLOW_IPS", "127.0.0.1")
