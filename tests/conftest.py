@@ -35,19 +35,22 @@ def keys_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
+def database_url(tmp_path_factory):
     base = os.environ.get("TONGBAN_TEST_DATABASE_URL")
     if not base:
-        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'tongban.db'}"
-    # One database per xdist worker, created fresh for the run.
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'tongban.db'}"
+        return
+    # A database of its own for this process (xdist workers and parallel checkouts never share).
     url = make_url(base)
-    name = f"{url.database}_tongban_{_worker()}"
+    name = f"{url.database}_tongban_{os.getpid()}_{_worker()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
