@@ -4,6 +4,7 @@ from .audit import AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
 from .person import Person
+from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
 from .token import AccessToken, RefreshToken
 
@@ -15,6 +16,8 @@ __all__ = [
     "Consent",
     "Interaction",
     "Person",
+    "PersonRole",
+    "ROLES",
     "RefreshToken",
     "SessionClient",
     "SsoSession",

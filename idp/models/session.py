@@ -26,6 +26,8 @@ class SsoSession(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     acr: Mapped[str] = mapped_column(String(64))
     amr: Mapped[list] = mapped_column(JSON, default=list)
+    #: how the session was opened: "web" (the login page), later "qr", "device", ...
+    channel: Mapped[str] = mapped_column(String(16), default="web", server_default="web")
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
