@@ -33,7 +33,7 @@ def _loopback_parts(uri: str) -> tuple[str, str, str] | None:
                         end = i
                         break
                 port, tail = digits[:end], digits[end:]
-                if not port or len(port) > 5:
+                if not port or len(port) > 5 or int(port) > 65535:
                     return None
             if tail and tail[0] not in "/?":
                 return None

@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import InvalidRequestError, grants
 from sqlalchemy import select, update
 
 from ... import audit
@@ -35,6 +35,16 @@ class AuthorizationCodeGrant(NoAuthlibTokenStore, grants.AuthorizationCodeGrant)
     TOKEN_ENDPOINT_AUTH_METHODS = CLIENT_AUTH_METHODS
 
     # --- authorization endpoint ---------------------------------------------------------------
+    @staticmethod
+    def validate_no_multiple_request_parameter(request):
+        """Authlib runs this before the redirect URI is verified, so its error can only be a
+        page. That is right for the two parameters that decide where errors go; every other
+        repeated parameter is reported to the verified redirect URI (RFC 6749 §4.1.2.1) by
+        authorization_checks.no_repeated_parameters."""
+        for name in ("client_id", "redirect_uri"):
+            if len(request.payload.datalist.get(name, [])) > 1:
+                raise InvalidRequestError(f"Parameter '{name}' is repeated.")
+
     def issue_code(self, session: SsoSession) -> list[tuple[str, str]]:
         """Issue a code for the validated request to the person of `session`; returns the
         response parameters (without `iss`, which the response builder adds)."""
