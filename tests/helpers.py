@@ -128,3 +128,31 @@ def signed_in(http, make_person, **person_fields):
     response = login(http, person.username)
     assert response.status_code == 303, response.get_data(as_text=True)[:300]
     return person
+
+
+def error_page(response) -> str:
+    """The OAuth `error` shown on the IdP's own error page; fails if the response redirects
+    anywhere (RFC 6749 §4.1.2.1: no redirect before client and redirect URI are verified)."""
+    assert response.status_code == 400, (response.status_code, response.headers.get("Location"))
+    assert "Location" not in response.headers
+    match = re.search(r"<code>([a-z_]+)</code>", response.get_data(as_text=True))
+    assert match, "not the IdP error page"
+    return match.group(1)
+
+
+def bearer(access_token: str) -> dict:
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+def refresh(http, client, refresh_token: str, *, auth: str = "basic", **extra):
+    """A refresh_token grant request for `client`."""
+    return token_call(http, client, {"grant_type": "refresh_token", "refresh_token": refresh_token,
+                                     **extra}, auth=auth)
+
+
+def introspect(http, client, token: str, **extra):
+    return token_call(http, client, {"token": token, **extra}, path="/introspect")
+
+
+def revoke(http, client, token: str, **extra):
+    return token_call(http, client, {"token": token, **extra}, path="/revoke")
