@@ -43,6 +43,16 @@ def _bool(name: str, default: bool) -> bool:
     return raw.lower() in ("1", "true", "yes", "on")
 
 
+def _is_data_key(value: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class Settings:
     # --- where and what ---------------------------------------------------------------------------
@@ -54,6 +64,11 @@ class Settings:
     #: TONGBAN_SECRET_KEY: signs the browser cookie that carries CSRF state and derives the keys
     #: for deterministic refresh-token successors. Required in production (at least 32 chars).
     secret_key: str = ""
+    #: TONGBAN_DATA_KEY: 32 random bytes, base64, that encrypt personal data at rest (identity
+    #: numbers, TOTP secrets) and key the lookup index of identity numbers. It lives in
+    #: configuration, never in the database. Required in production; outside production it is
+    #: derived from the secret key.
+    data_key: str = ""
     #: TONGBAN_DATABASE_URL: SQLAlchemy URL. Default: SQLite (WAL) under instance/.
     database_url: str = ""
     #: TONGBAN_INSTANCE_DIR: where the embedded SQLite database lives.
@@ -118,6 +133,16 @@ class Settings:
         return "__Host-tongban_session" if self.secure_cookies else "tongban_session"
 
     @property
+    def data_key_bytes(self) -> bytes:
+        """The personal-data key; outside production derived from the secret key."""
+        import base64
+        import hashlib
+
+        if _is_data_key(self.data_key):
+            return base64.b64decode(self.data_key)
+        return hashlib.sha256(f"tongban/data-key/{self.secret_key}".encode()).digest()
+
+    @property
     def max_token_ttl(self) -> int:
         return max(self.access_token_ttl, self.id_token_ttl, self.client_credentials_ttl)
 
@@ -129,6 +154,7 @@ class Settings:
             env=env,
             issuer=_env("TONGBAN_ISSUER", "http://127.0.0.1:5000"),
             secret_key=_env("TONGBAN_SECRET_KEY", ""),
+            data_key=_env("TONGBAN_DATA_KEY", ""),
             database_url=_env("TONGBAN_DATABASE_URL", ""),
             instance_dir=instance_dir,
             keys_dir=Path(_env("TONGBAN_KEYS_DIR", "keys")).resolve(),
@@ -177,6 +203,10 @@ class Settings:
         if self.is_production:
             if parts.scheme != "https":
                 problems.append("TONGBAN_ISSUER must use https in production")
+            if not _is_data_key(self.data_key):
+                problems.append("TONGBAN_DATA_KEY must be 32 random bytes in base64 in production "
+                                "(for example: python -c 'import base64, os; "
+                                "print(base64.b64encode(os.urandom(32)).decode())')")
             if len(self.secret_key) < 32:
                 problems.append("TONGBAN_SECRET_KEY must be set to at least 32 random characters "
                                 "in production (for example: python -c 'import secrets; "

@@ -3,6 +3,7 @@
 from .audit import AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
+from .identity import IdentityDocument
 from .person import Person
 from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
@@ -14,6 +15,7 @@ __all__ = [
     "AuthorizationCode",
     "Client",
     "Consent",
+    "IdentityDocument",
     "Interaction",
     "Person",
     "PersonRole",

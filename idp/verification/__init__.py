@@ -1,0 +1,1 @@
+"""Identity documents and real-name verification."""
