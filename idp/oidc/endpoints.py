@@ -7,6 +7,7 @@ else answers `active: false` / a silent 200.
 
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
@@ -17,6 +18,7 @@ from ..clock import to_timestamp, utcnow
 from ..extensions import db
 from ..models import Client, RefreshToken
 from . import access_tokens, issuance
+from .errors import UnsupportedTokenTypeError
 from .keys import SIGNING_ALGS
 from .provider import provider
 from .revocation import revoke_family
@@ -39,6 +41,15 @@ def _find(value: str, hint: str | None, *, check_expiry: bool):
     return None
 
 
+def _check_params(request) -> None:
+    """RFC 7662 §2.1 / RFC 7009 §2.1: `token` is required, `token_type_hint` one we know."""
+    if "token" not in request.form:
+        raise InvalidRequestError("Missing 'token'.")
+    hint = request.form.get("token_type_hint")
+    if hint and hint not in ("access_token", "refresh_token"):
+        raise UnsupportedTokenTypeError("'token_type_hint' must be access_token or refresh_token.")
+
+
 def _client_id_of(found) -> int:
     kind, obj = found
     return obj.row.client_id if kind == "access_token" else obj.client_id
@@ -48,7 +59,7 @@ class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def authenticate_token(self, request, client):
-        self.check_params(request, client)
+        _check_params(request)
         found = _find(request.form["token"], request.form.get("token_type_hint"),
                       check_expiry=True)
         if found is None or _client_id_of(found) != client.id:
@@ -79,7 +90,7 @@ class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def authenticate_token(self, request, client):
-        self.check_params(request, client)
+        _check_params(request)
         found = _find(request.form["token"], request.form.get("token_type_hint"),
                       check_expiry=False)
         if found is None or _client_id_of(found) != client.id:

@@ -16,3 +16,10 @@ class RequestUriNotSupportedError(OAuth2Error):
 
 class InteractionRequiredError(OAuth2Error):
     error = "interaction_required"
+
+
+class UnsupportedTokenTypeError(OAuth2Error):
+    """RFC 7009 §2.2.1: a 400 like any RFC 6749 §5.2 error (Authlib's is a 401 that carries no
+    WWW-Authenticate challenge)."""
+
+    error = "unsupported_token_type"

@@ -30,7 +30,9 @@ class FlaskRequest(OAuth2Request):
 
     @property
     def form(self):
-        return self._request.form
+        # RFC 6749 §3.1: a parameter sent without a value is treated as omitted, so an empty
+        # `code` or `refresh_token` is `invalid_request`, not a lookup.
+        return MultiDict([(k, v) for k, v in self._request.form.items(multi=True) if v])
 
 
 class _StoredPayload(BasicOAuth2Payload):
