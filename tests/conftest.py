@@ -76,9 +76,10 @@ def _settings(database_url: str, keys_dir: Path, instance: Path, **overrides) ->
 
 
 @pytest.fixture
-def settings_overrides() -> dict:
-    """Override in a test module (or with indirect parametrisation) to change settings."""
-    return {}
+def settings_overrides(request) -> dict:
+    """Settings fields to change: override this fixture in a module, or parametrise it
+    indirectly (`@pytest.mark.parametrize("settings_overrides", [{...}], indirect=True)`)."""
+    return getattr(request, "param", {})
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ..clock import to_timestamp, utcnow
 from ..extensions import db
-from ..models import AccessToken
+from ..models import AccessToken, Client, Person
 from .keys import ACCESS_TOKEN_ALG
 from .provider import provider
 
@@ -39,7 +39,17 @@ def verify(value: str, *, check_expiry: bool = True) -> VerifiedAccessToken | No
         return None
     if check_expiry and claims["exp"] <= now:
         return None
-    row = db.session.scalar(select(AccessToken).where(AccessToken.jti == claims.get("jti")))
-    if row is None or row.revoked_at is not None:
+    # One query: the token's row, and whether its client and person are still active (a
+    # disabled account or client ends its tokens everywhere, not only at the token endpoint).
+    found = db.session.execute(
+        select(AccessToken, Client.status, Person.status)
+        .join(Client, Client.id == AccessToken.client_id)
+        .outerjoin(Person, Person.id == AccessToken.person_id)
+        .where(AccessToken.jti == claims.get("jti"))).first()
+    if found is None:
+        return None
+    row, client_status, person_status = found
+    if row.revoked_at is not None or client_status != "active" or person_status not in (
+            None, "active"):
         return None
     return VerifiedAccessToken(claims=claims, row=row)

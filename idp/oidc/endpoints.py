@@ -16,7 +16,7 @@ from sqlalchemy import select
 from .. import audit
 from ..clock import to_timestamp, utcnow
 from ..extensions import db
-from ..models import Client, RefreshToken
+from ..models import Client, Person, RefreshToken
 from . import access_tokens, issuance
 from .errors import UnsupportedTokenTypeError
 from .keys import SIGNING_ALGS
@@ -76,8 +76,9 @@ class Introspection(IntrospectionEndpoint):
             body = {k: claims[k] for k in ("scope", "client_id", "sub", "aud", "iss", "exp", "iat",
                                            "jti", "auth_time", "acr", "sid") if k in claims}
             return {"active": True, "token_type": "Bearer", **body}
+        person = db.session.get(Person, obj.person_id)
         if obj.revoked_at is not None or obj.rotated_at is not None or now >= obj.expires_at \
-                or now >= obj.family_expires_at:
+                or now >= obj.family_expires_at or person is None or not person.is_active:
             return {"active": False}
         client = db.session.get(Client, obj.client_id)
         return {"active": True, "token_type": "refresh_token", "scope": obj.scope,

@@ -4,7 +4,6 @@ be rebuilt from a stored interaction, and URLs come from the issuer, never from 
 from __future__ import annotations
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
-from authlib.integrations.flask_oauth2.requests import FlaskOAuth2Payload
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from flask import request as flask_request
@@ -16,29 +15,33 @@ from ..models import Client
 from .provider import provider
 
 
+def _without_empty(values: MultiDict) -> MultiDict:
+    # RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were omitted",
+    # so an empty `code` is invalid_request rather than a lookup, and `prompt=` means no prompt.
+    return MultiDict([(k, v) for k, v in values.items(multi=True) if v])
+
+
+class _Payload(BasicOAuth2Payload):
+    def __init__(self, params: MultiDict):
+        self._data = params
+        self._datalist = {k: params.getlist(k) for k in params}
+
+
 class FlaskRequest(OAuth2Request):
     """The current Flask request, with its URI taken from the issuer."""
 
     def __init__(self, req):
         super().__init__(method=req.method, uri=provider().url(req.path), headers=req.headers)
         self._request = req
-        self.payload = FlaskOAuth2Payload(req)
+        self.payload = _Payload(_without_empty(req.values))
 
     @property
     def args(self):
-        return self._request.args
+        return _without_empty(self._request.args)
 
     @property
     def form(self):
-        # RFC 6749 §3.1: a parameter sent without a value is treated as omitted, so an empty
-        # `code` or `refresh_token` is `invalid_request`, not a lookup.
-        return MultiDict([(k, v) for k, v in self._request.form.items(multi=True) if v])
-
-
-class _StoredPayload(BasicOAuth2Payload):
-    def __init__(self, params: MultiDict):
-        self._data = params
-        self._datalist = {k: params.getlist(k) for k in params}
+        return _without_empty(self._request.form)
 
 
 class StoredRequest(OAuth2Request):
@@ -46,7 +49,7 @@ class StoredRequest(OAuth2Request):
 
     def __init__(self, params: list[list[str]]):
         super().__init__(method="GET", uri=provider().url("/authorize"))
-        self.payload = _StoredPayload(MultiDict([tuple(p) for p in params]))
+        self.payload = _Payload(_without_empty(MultiDict([tuple(p) for p in params])))
 
     @property
     def args(self):

@@ -72,8 +72,8 @@ def authorize():
     if request.method == "POST":
         # A cross-site POST carries no SameSite=Lax cookie; park the request and continue with
         # a top-level GET, which does.
-        row, ticket = interactions.create(list(request.form.items(multi=True)), utcnow(),
-                                          provider().settings.interaction_ttl)
+        _row, ticket = interactions.create(list(request.form.items(multi=True)), utcnow(),
+                                           provider().settings.interaction_ttl)
         db.session.commit()
         return redirect(url_for("oidc.resume", ticket=ticket), code=303)
     return _run(server().create_oauth2_request(None), interaction=None, ticket=None)
@@ -157,7 +157,7 @@ def _error_page(error: str, description: str | None = None, status: int = 400):
 
 # --- token endpoint and friends ------------------------------------------------------------------
 
-def _reject_query_parameters():
+def _reject_malformed_backchannel_request():
     # Credentials and grants belong in the body (RFC 6749 §2.3.1, §3.2); a query string may
     # end up in logs.
     if request.args:
@@ -165,11 +165,15 @@ def _reject_query_parameters():
     for name in request.form:
         if len(request.form.getlist(name)) > 1:
             raise InvalidRequestError(f"Parameter '{name}' is repeated.")
+    # RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request.
+    if request.authorization is not None and (request.form.get("client_secret")
+                                              or request.form.get("client_assertion")):
+        raise InvalidRequestError("Use one client authentication method only.")
 
 
 def _backchannel(call) -> Response:
     try:
-        _reject_query_parameters()
+        _reject_malformed_backchannel_request()
     except OAuth2Error as error:
         return server().handle_error_response(None, error)
     try:

@@ -193,3 +193,14 @@ def test_service_client_may_not_use_the_code_grant(client, service):
     response = token_call(client, service, {"grant_type": "authorization_code", "code": "x",
                                             "redirect_uri": "https://rp.example/cb"})
     assert_error(response, "unauthorized_client", 400)
+
+
+def test_two_authentication_methods_at_once_are_refused(client, make_client):
+    """RFC 6749 §2.3: a client MUST NOT use more than one authentication method per request."""
+    service = make_client("service", scope="api:read")
+    response = client.post("/token", data={"grant_type": "client_credentials",
+                                           "client_id": service.client_id,
+                                           "client_secret": service.plain_secret},
+                           headers=basic(service.client_id, service.plain_secret))
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
