@@ -9,6 +9,8 @@ import sys
 from idp import ConfigError, create_app
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+# Alembic announces each of its plugins at INFO when imported: noise at every start.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 try:
     app = create_app()

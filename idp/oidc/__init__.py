@@ -8,7 +8,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from ..authn.sessions import session_ended
-    from . import logout, views
+    from . import logout, token_logs, views
     from .authorization_checks import AuthorizationRequestChecks
     from .endpoints import EndSession, Introspection, Revocation
     from .grants.authorization_code import AuthorizationCodeGrant
@@ -23,6 +23,8 @@ def init_app(app: Flask) -> None:
 
     server = TongbanAuthorizationServer()
     server.init_app(app)
+    # Authlib logs whole token responses at DEBUG: drop those records.
+    token_logs.install()
     # Grants. Order of extensions matters: request checks run before PKCE.
     server.register_grant(AuthorizationCodeGrant,
                           [AuthorizationRequestChecks(), S256CodeChallenge(required=True)])

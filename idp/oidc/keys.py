@@ -20,9 +20,11 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
 
 log = logging.getLogger(__name__)
@@ -64,8 +66,10 @@ def _generate(alg: str) -> ECKey | RSAKey:
 class KeyStore:
     """The keys directory, read into memory and re-read whenever the directory changes."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, clock: Callable[[], int] | None = None):
         self.directory = Path(directory)
+        #: unix time now; the app passes its own clock so that rotation follows a frozen clock
+        self._clock = clock or (lambda: int(time.time()))
         self._lock = threading.Lock()
         self._stamp: int | None = None
         self._keys: list[StoredKey] = []
@@ -103,23 +107,23 @@ class KeyStore:
                     activates_at=int(record["activates_at"]),
                     retires_at=record.get("retires_at"),
                 ))
-            except (OSError, ValueError, KeyError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, JoseError) as exc:
                 # A damaged key file must not take the IdP down, but operators must see it.
                 log.error("ignoring unreadable key file %s: %s", path.name, type(exc).__name__)
         return loaded
 
     def signing_key(self, alg: str, now: int | None = None) -> StoredKey | None:
-        now = int(time.time()) if now is None else now
+        now = self._clock() if now is None else now
         candidates = [k for k in self.keys()
                       if k.alg == alg and k.activates_at <= now and k.published(now)]
         return max(candidates, key=lambda k: (k.activates_at, k.created_at), default=None)
 
     def published(self, now: int | None = None) -> list[StoredKey]:
-        now = int(time.time()) if now is None else now
+        now = self._clock() if now is None else now
         return [k for k in self.keys() if k.published(now)]
 
     def jwks(self, now: int | None = None) -> dict:
-        now = int(time.time()) if now is None else now
+        now = self._clock() if now is None else now
         self.keys()
         # Cached per (directory state, second): fetched often, changes only with rotation.
         stamp = (self._stamp, now)
@@ -159,7 +163,7 @@ class KeyStore:
 
     def ensure(self, now: int | None = None) -> list[str]:
         """Create an immediately active key for every algorithm that has none. Returns the new kids."""
-        now = int(time.time()) if now is None else now
+        now = self._clock() if now is None else now
         created = []
         for alg in self.missing_algs(now):
             key = _generate(alg)
@@ -175,7 +179,7 @@ class KeyStore:
         retirement of the keys it replaces once the last token they could sign has expired."""
         if alg not in SIGNING_ALGS:
             raise ValueError(f"unsupported algorithm {alg}")
-        now = int(time.time()) if now is None else now
+        now = self._clock() if now is None else now
         activates_at = now + publish_ahead
         retire = activates_at + token_ttl
         for old in self.keys():
@@ -188,7 +192,7 @@ class KeyStore:
 
     def prune(self, now: int | None = None) -> list[str]:
         """Delete the files of keys that are no longer published."""
-        now = int(time.time()) if now is None else now
+        now = self._clock() if now is None else now
         removed = []
         for stored in self.keys():
             if not stored.published(now):

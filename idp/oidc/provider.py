@@ -18,6 +18,16 @@ def derive(secret: str, purpose: str) -> bytes:
     return hmac.new(secret.encode(), f"tongban/{purpose}".encode(), hashlib.sha256).digest()
 
 
+def _timestamp() -> int:
+    # The app's clock (tests freeze it) wherever there is an app context; start-up and tooling
+    # outside one use the wall clock.
+    from flask import has_app_context
+
+    from ..clock import Clock, clock
+
+    return clock().timestamp() if has_app_context() else Clock().timestamp()
+
+
 @dataclass
 class Provider:
     settings: Settings
@@ -27,7 +37,7 @@ class Provider:
 
     @classmethod
     def create(cls, settings: Settings) -> Provider:
-        return cls(settings=settings, keys=KeyStore(settings.keys_dir),
+        return cls(settings=settings, keys=KeyStore(settings.keys_dir, clock=_timestamp),
                    pairwise_key=derive(settings.secret_key, "pairwise-subject"),
                    refresh_key=derive(settings.secret_key, "refresh-successor"))
 
