@@ -149,9 +149,11 @@ def test_failures_take_the_same_time(client, failures, monkeypatch):
     # by other processes competing for the machine.
     medians = {reason: statistics.median(values) for reason, values in cpu.items()}
     assert max(medians.values()) - min(medians.values()) < 0.005, medians
-    medians = {reason: statistics.median(values) for reason, values in wall.items()}
-    fastest = min(medians.values())
-    assert max(medians.values()) - fastest < 0.005 + 0.25 * fastest, medians
+    # Wall time on a shared machine is noisy upwards only; the fastest of nine attempts is what
+    # each path costs when nothing else interferes.
+    best = {reason: min(values) for reason, values in wall.items()}
+    fastest = min(best.values())
+    assert max(best.values()) - fastest < 0.005 + 0.25 * fastest, best
 
 
 def test_failure_reasons_are_audited(app, client, failures):
