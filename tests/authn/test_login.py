@@ -149,11 +149,12 @@ def test_failures_take_the_same_time(client, failures, monkeypatch):
     # by other processes competing for the machine.
     medians = {reason: statistics.median(values) for reason, values in cpu.items()}
     assert max(medians.values()) - min(medians.values()) < 0.005, medians
-    # Wall time on a shared machine is noisy upwards only; the fastest of nine attempts is what
-    # each path costs when nothing else interferes.
+    # Wall time on a shared two-core machine is noisy upwards only; the fastest of nine attempts
+    # is what each path costs when nothing else interferes. The CPU-time check above is the
+    # precise one (argon2 is CPU-bound); this one catches waiting that differs by path.
     best = {reason: min(values) for reason, values in wall.items()}
     fastest = min(best.values())
-    assert max(best.values()) - fastest < 0.005 + 0.25 * fastest, best
+    assert max(best.values()) - fastest < 0.010 + 0.5 * fastest, best
 
 
 def test_failure_reasons_are_audited(app, client, failures):
