@@ -3,7 +3,10 @@
 from .audit import AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
+from .client_assertion import UsedClientAssertion
+from .organisation import Invitation, Membership, Organisation
 from .person import Person
+from .registration import ClientRequest, InitialAccessToken
 from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
 from .token import AccessToken, RefreshToken
@@ -13,12 +16,18 @@ __all__ = [
     "AuditEvent",
     "AuthorizationCode",
     "Client",
+    "ClientRequest",
     "Consent",
+    "InitialAccessToken",
     "Interaction",
+    "Invitation",
+    "Membership",
+    "Organisation",
     "Person",
     "PersonRole",
     "ROLES",
     "RefreshToken",
     "SessionClient",
     "SsoSession",
+    "UsedClientAssertion",
 ]
