@@ -212,7 +212,9 @@ def _get(target: _Target, accept: str, deadline: float, max_bytes: int
         conn.request("GET", target.path, headers={
             "Accept": accept, "User-Agent": USER_AGENT, "Accept-Encoding": "identity",
             "Connection": "close"})
-        conn.sock.settimeout(_remaining(deadline))
+        # Kept: the connection lets go of its socket once a "close" response is read.
+        sock = conn.sock
+        sock.settimeout(_remaining(deadline))
         response = conn.getresponse()
         headers = {k.lower(): v for k, v in response.getheaders()}
         if response.status in (301, 302, 303, 307, 308):
@@ -224,7 +226,7 @@ def _get(target: _Target, accept: str, deadline: float, max_bytes: int
         while True:
             # read1: at most one socket read, so a server trickling bytes cannot stretch a
             # single call past the deadline.
-            conn.sock.settimeout(_remaining(deadline))
+            sock.settimeout(_remaining(deadline))
             chunk = response.read1(16384)
             if not chunk:
                 break

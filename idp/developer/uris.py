@@ -77,13 +77,16 @@ def _common_problem(uri: str) -> str | None:
     return None
 
 
+def raw_scheme(uri: str) -> str:
+    """The scheme as written (urlsplit lowercases it, and case is exactly what we check)."""
+    return uri.split(":", 1)[0]
+
+
 def _https_problem(uri: str, *, allow_http_loopback: bool) -> str | None:
-    parts = urlsplit(uri)
-    scheme = parts.scheme.lower()
-    if scheme == "https" and parts.scheme == "https":
-        return None if parts.hostname else "host_missing"
-    if scheme == "http" and parts.scheme == "http" and allow_http_loopback \
-            and redirect_uris.is_loopback(uri):
+    scheme = raw_scheme(uri)
+    if scheme == "https":
+        return None if urlsplit(uri).hostname else "host_missing"
+    if scheme == "http" and allow_http_loopback and redirect_uris.is_loopback(uri):
         return None
     return "https_only"
 
@@ -94,7 +97,7 @@ def problem(uri: str, field: str, *, native: bool = False,
     common = _common_problem(uri)
     if common:
         return common
-    scheme = urlsplit(uri).scheme
+    scheme = raw_scheme(uri)
     if field in REDIRECT_FIELDS:
         engine = redirect_uris.registration_problem(uri, native=native or allow_http_loopback)
         if engine is not None:
