@@ -25,7 +25,7 @@ def metadata(prov: Provider) -> dict:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
-        "registration_endpoint": url("/register"),
+        "registration_endpoint": url("/connect/register"),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
                                                   "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),

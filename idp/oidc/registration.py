@@ -94,7 +94,7 @@ def _validated(spec) -> None:
 
 
 def _registration_info(client: Client, token: str) -> dict:
-    return {"registration_client_uri": provider().url(f"/register/{client.client_id}"),
+    return {"registration_client_uri": provider().url(f"/connect/register/{client.client_id}"),
             "registration_access_token": token}
 
 

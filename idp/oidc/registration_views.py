@@ -25,13 +25,13 @@ def _run(name: str):
     return response
 
 
-@bp.post("/register")
+@bp.post("/connect/register")
 @csrf.exempt
 def register():
     return _run("client_registration")
 
 
-@bp.route("/register/<client_id>", methods=["GET", "PUT", "DELETE"])
+@bp.route("/connect/register/<client_id>", methods=["GET", "PUT", "DELETE"])
 @csrf.exempt
 def configure(client_id: str):
     return _run("client_configuration")

@@ -152,7 +152,7 @@ def settings_overrides():
 
 
 def _register(http, iat, **body):
-    return http.post("/register", json={"client_name": "x", **body},
+    return http.post("/connect/register", json={"client_name": "x", **body},
                      headers={"Authorization": f"Bearer {iat}"})
 
 

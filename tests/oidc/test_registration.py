@@ -23,13 +23,13 @@ def org(app, owner):
 
 
 def register(http, iat, body=None, **extra):
-    return http.post("/register", json={**(body or WEB), **extra},
+    return http.post("/connect/register", json={**(body or WEB), **extra},
                      headers={"Authorization": f"Bearer {iat}"} if iat else {})
 
 
 def test_discovery_advertises_registration_endpoint(client):
     meta = client.get("/.well-known/openid-configuration").get_json()
-    assert meta["registration_endpoint"] == meta["issuer"] + "/register"
+    assert meta["registration_endpoint"] == meta["issuer"] + "/connect/register"
     assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
     assert "HS256" not in meta["token_endpoint_auth_signing_alg_values_supported"]
 
@@ -84,7 +84,7 @@ def test_production_registration_waits_for_approval(app, client, org, owner, mak
     assert body["client_id"].startswith("tbc_") and body["client_id"] != "my-chosen-id"
     assert body["client_secret"].startswith("tbs_") and body["client_secret"] != "chosen-secret"
     assert body["client_secret_expires_at"] == 0
-    assert body["registration_client_uri"] == f"http://127.0.0.1:5000/register/{body['client_id']}"
+    assert body["registration_client_uri"] == f"http://127.0.0.1:5000/connect/register/{body['client_id']}"
     assert body["registration_access_token"].startswith("tbg_")
     assert body["approval_status"] == "pending"
     assert response.headers["Cache-Control"] == "no-store"
@@ -179,7 +179,7 @@ def test_registration_refuses_bad_metadata(app, client, org, owner, extra):
 
 def test_registration_refuses_non_json(app, client, org, owner):
     iat = issue_iat(app, org, owner)
-    response = client.post("/register", data="client_name=x",
+    response = client.post("/connect/register", data="client_name=x",
                            headers={"Authorization": f"Bearer {iat}"})
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_client_metadata"
@@ -224,7 +224,7 @@ def test_rfc7592_read_needs_the_clients_own_token(app, client, org, owner):
         response = client.get(first["registration_client_uri"], headers=headers)
         assert response.status_code == 401
         assert response.get_json()["error"] == "invalid_token"
-    unknown = client.get("/register/tbc_unknown", headers=auth)
+    unknown = client.get("/connect/register/tbc_unknown", headers=auth)
     assert unknown.status_code == 401
 
 
