@@ -51,6 +51,11 @@ FIELD_LABELS = {
     "sensitive_claims": _l("Sensitive information"), "sensitive_purpose": _l("Purpose"),
     "sensitive_legal_basis": _l("Legal basis"), "description": _l("Description"),
     "contacts": _l("Contact"),
+    # the same fields under the names the approval diff uses
+    "name": _l("Name"), "auth_method": _l("Client authentication"),
+    "id_token_alg": _l("ID token algorithm"), "auth_signing_alg": _l("Signing algorithm"),
+    "first_party": _l("First-party portal (no consent page)"),
+    "require_nonce": _l("Nonce required"),
 }
 MESSAGES = {
     "required": _l("This is required."),
