@@ -237,7 +237,7 @@ def _get(target: _Target, accept: str, deadline: float, max_bytes: int
         return response.status, headers, b"".join(chunks)
     except FetchError:
         raise
-    except (TimeoutError, socket.timeout) as exc:
+    except TimeoutError as exc:
         raise FetchFailed("The URL took too long to answer.", target.host) from exc
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         raise FetchFailed("The URL could not be fetched.",

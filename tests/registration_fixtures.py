@@ -76,7 +76,7 @@ class DocumentServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 outer.hits.append(self.path)
                 status, body, headers = outer.documents.get(self.path, (404, b"", {}))
                 if callable(body):

@@ -76,8 +76,9 @@ def _open(client: Client, kind: str, proposed: ClientSpec, *, via: str,
     if earlier is not None:
         earlier.status = "superseded"
         earlier.decided_at = now
-    row = ClientRequest(client_id=client.id, kind=kind, status="pending",
-                        baseline=baseline if baseline is not None else spec_of(client).as_metadata(),
+    if baseline is None:
+        baseline = spec_of(client).as_metadata()
+    row = ClientRequest(client_id=client.id, kind=kind, status="pending", baseline=baseline,
                         proposed=proposed.as_metadata(), via=via, requested_by=person_id,
                         created_at=now)
     db.session.add(row)

@@ -20,13 +20,13 @@ from sqlalchemy import select
 from .. import audit
 from ..extensions import db
 from ..models import Client
-from ..models.client import CLIENT_TYPES, ENVIRONMENTS, PUBLIC_TYPES
+from ..models.client import CLIENT_TYPES, ENVIRONMENTS
 from ..oidc.claims import SUPPORTED_SCOPES
 from ..oidc.client_jwks import ClientKeysError, parse_public_jwks
 from ..oidc.keys import SIGNING_ALGS
 from . import uris
 
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 
 
@@ -67,11 +67,15 @@ class Problem(str):
 
     field: str
     code: str
+    #: the offending entry of a list field, when there is one
+    value: str | None
 
-    def __new__(cls, field: str, code: str, message: str | None = None) -> Problem:
+    def __new__(cls, field: str, code: str, message: str | None = None,
+                value: str | None = None) -> Problem:
         obj = super().__new__(cls, f"{field}: {message or code.replace('_', ' ')}")
         obj.field = field
         obj.code = code
+        obj.value = value
         return obj
 
 
@@ -106,7 +110,7 @@ class ClientSpec:
     require_pkce: bool = True
     require_nonce: bool = False
     auth_method: str | None = None
-    id_token_alg: str = "RS256"
+    id_token_alg: str = "RS256"  # noqa: S105 (an algorithm name)
     subject_type: str = "public"
     client_id: str | None = None
     client_secret: str | None = None
@@ -167,7 +171,8 @@ def _uri_problems(spec: ClientSpec, *, allow_http_loopback: bool) -> list[Proble
         for uri in values:
             code = uris.problem(uri, name, native=native, allow_http_loopback=allow_http_loopback)
             if code:
-                problems.append(Problem(name, code, f"{uri!r}: {code.replace('_', ' ')}"))
+                problems.append(Problem(name, code, f"{uri!r}: {code.replace('_', ' ')}",
+                                        value=uri))
     for name in uris.URL_FIELDS:
         uri = getattr(spec, name)
         if uri is None:
@@ -301,7 +306,7 @@ def spec_of(client: Client) -> ClientSpec:
         backchannel_logout_uri=client.backchannel_logout_uri, scope=client.scope,
         first_party=client.first_party, require_pkce=client.require_pkce,
         require_nonce=client.require_nonce,
-        auth_method=(None if client.token_endpoint_auth_method == "none"
+        auth_method=(None if client.token_endpoint_auth_method == "none"  # noqa: S105
                      else client.token_endpoint_auth_method),
         id_token_alg=client.id_token_signed_response_alg, subject_type=client.subject_type,
         environment=client.environment or "production", description=client.description,

@@ -72,8 +72,10 @@ MESSAGES = {
     "host_missing": _l("The address has no host."),
     "scheme": _l("This kind of address is not allowed. Use https://"),
     "https_only": _l("Use an https:// address."),
-    "http_loopback_only": _l("Use https. Plain http is only for native apps on 127.0.0.1 or [::1]."),
-    "private_scheme": _l("App schemes must be a reversed domain name you own, e.g. cn.gov.example.app"),
+    "http_loopback_only": _l(
+        "Use https. Plain http is only for native apps on 127.0.0.1 or [::1]."),
+    "private_scheme": _l(
+        "App schemes must be a reversed domain name you own, e.g. cn.gov.example.app"),
     "not_for_type": _l("Clients of this type do not use this."),
     "unknown_type": _l("Choose a type."),
     "unknown_environment": _l("Choose sandbox or production."),
@@ -105,7 +107,9 @@ MESSAGES = {
 
 
 def message_for(problem: Problem) -> str:
-    return str(MESSAGES.get(problem.code, problem))
+    message = str(MESSAGES.get(problem.code, problem))
+    value = getattr(problem, "value", None)
+    return f"{value[:200]} — {message}" if value else message
 
 
 def by_field(problems: list[Problem]) -> dict[str, list[str]]:

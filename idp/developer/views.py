@@ -10,6 +10,7 @@ from ..authn.registration import RegistrationRefused
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Client, InitialAccessToken, Organisation
+from ..oidc.provider import provider
 from . import initial_tokens, organisations
 from .blueprint import bp, signed_in
 
@@ -54,7 +55,8 @@ def render_organisation(org, member, status=200, **shown):
     body = render_template(
         "developer/organisation.html", org=org, member=member, clients=clients, tokens=tokens,
         members=organisations.members(org.id), test_accounts=organisations.test_accounts(org.id),
-        now=utcnow(), usable=initial_tokens.usable, **shown)
+        now=utcnow(), usable=initial_tokens.usable,
+        registration_endpoint=provider().url("/connect/register"), **shown)
     db.session.commit()
     return body, status
 

@@ -21,7 +21,7 @@ def _weak_rsa() -> dict:
     from cryptography.hazmat.primitives.asymmetric import rsa
     from joserfc.jwk import RSAKey
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505
     return RSAKey.import_key(key.public_key()).as_dict(private=False)
 
 

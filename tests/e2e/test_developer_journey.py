@@ -63,7 +63,7 @@ def test_register_approve_and_sign_in_through_the_sample_portal(app, make_person
             adm = browser.new_context().new_page()
             adm.goto(idp.url + "/developer/admin/requests?lang=en")
             sign_in(adm, "sysadmin")
-            adm.click(f"text=社保查询门户")
+            adm.click("text=社保查询门户")
             expect(adm.locator("text=" + f"{portal_url}/callback").first).to_be_visible()
             adm.screenshot(path=str(tmp_path / "approve.png"), full_page=True)
             adm.click("#approve")

@@ -139,7 +139,8 @@ def test_registration_refuses_bad_redirect_uris(app, client, org, owner, uris, e
     {"client_uri": "https://rp.example/#home"},
     {"frontchannel_logout_uri": "http://rp.example/fc"},
     {"backchannel_logout_uri": "file:///etc/passwd"},
-    {"initiate_login_uri": "http://rp.example/start"},            # oidcc-3rd_party-init-login-nohttps
+    # oidcc-3rd_party-init-login-nohttps
+    {"initiate_login_uri": "http://rp.example/start"},
     {"initiate_login_uri": "http://127.0.0.1:8000/start"},        # https always, even loopback
     {"initiate_login_uri": "JaVaScRiPt:alert(1)"},
     {"jwks_uri": "http://rp.example/jwks"},
@@ -218,7 +219,7 @@ def _registered(app, client, org, owner, **extra):
 
 def test_rfc7592_read_needs_the_clients_own_token(app, client, org, owner):
     first, auth = _registered(app, client, org, owner)
-    second, other = _registered(app, client, org, owner)
+    _second, other = _registered(app, client, org, owner)
     assert client.get(first["registration_client_uri"], headers=auth).status_code == 200
     for headers in (other, {}, {"Authorization": "Bearer tbg_nope"}):
         response = client.get(first["registration_client_uri"], headers=headers)
