@@ -298,3 +298,20 @@ def test_test_login_shows_the_decoded_tokens(app, client, org_id, developer):
     assert other.get(callback.removeprefix("http://127.0.0.1:5000")).status_code == 400
     assert "http://127.0.0.1:5000/developer/test-login/callback" in client_row(
         app, client_id).redirect_uris
+
+
+def test_operator_grants_the_system_admin_role(app, make_person):
+    from idp.authz import has_role
+    from idp.extensions import db
+    from idp.models import Person
+
+    make_person(username="opsadmin")
+    result = app.test_cli_runner().invoke(args=["users", "grant-role", "opsadmin",
+                                                "system_admin"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        person = db.session.scalar(select(Person).where(Person.username == "opsadmin"))
+        assert has_role(person, "system_admin")
+    missing = app.test_cli_runner().invoke(args=["users", "grant-role", "nobody",
+                                                 "system_admin"])
+    assert missing.exit_code != 0

@@ -28,6 +28,8 @@ def register(http, iat, body=None, **extra):
 
 
 def test_discovery_advertises_registration_endpoint(client):
+    # The person's own sign-up page keeps its address.
+    assert client.get("/register").status_code == 200
     meta = client.get("/.well-known/openid-configuration").get_json()
     assert meta["registration_endpoint"] == meta["issuer"] + "/connect/register"
     assert "private_key_jwt" in meta["token_endpoint_auth_methods_supported"]
@@ -334,3 +336,18 @@ def test_sandbox_registration_works_at_once_for_test_accounts_only(
     tester = app.test_client()
     login(tester, "tester1")
     assert Flow(tester, rp).tokens()["id_token"]
+
+
+def test_a_single_use_token_registers_once_under_concurrency(app, org, owner):
+    """N registrations race with one single-use initial access token: exactly one wins."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    iat = issue_iat(app, org, owner, max_uses=1)
+
+    def attempt(_):
+        return register(app.test_client(), iat).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(attempt, range(8)))
+    assert statuses.count(201) == 1
+    assert statuses.count(401) == 7
