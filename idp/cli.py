@@ -172,6 +172,26 @@ def users_create(username, email, phone, display_name, password):
     click.echo(f"created person {person.username} (sub {person.sub})")
 
 
+@users_cli.command("grant-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["system_admin", "security_officer", "auditor",
+                                           "hall_officer"]))
+def users_grant_role(username, role):
+    """Give a person an administrative role (e.g. system_admin, who approves clients)."""
+    from . import audit
+    from .models import Person, PersonRole
+
+    person = db.session.scalar(select(Person).where(Person.username == username))
+    if person is None or person.is_test_account:
+        raise click.ClickException(f"no such person: {username}")
+    if db.session.scalar(select(PersonRole).where(PersonRole.person_id == person.id,
+                                                  PersonRole.role == role)) is None:
+        db.session.add(PersonRole(person_id=person.id, role=role, granted_at=utcnow()))
+        audit.record("role.granted", person_id=person.id, role=role, via="cli")
+    db.session.commit()
+    click.echo(f"{username} is {role}")
+
+
 # --- demo ----------------------------------------------------------------------------------------
 
 @demo_cli.command("seed")

@@ -109,6 +109,17 @@ class Settings:
     #: relying parties that cache the JWKS have it before they meet a token it signed.
     key_publish_ahead: int = 3600
 
+    # --- outbound requests (idp/fetch.py) --------------------------------------------------------
+    #: TONGBAN_FETCH_ALLOW_LOOPBACK: let the IdP fetch client-supplied URLs (jwks_uri,
+    #: sector_identifier_uri) on loopback addresses, over http too. On outside production (the
+    #: demo's portals live on 127.0.0.1); refused in production. Private, link-local and other
+    #: non-global addresses are never fetched.
+    fetch_allow_loopback: bool = False
+    #: TONGBAN_FETCH_TIMEOUT: seconds a whole outbound fetch may take (connect, redirects, body).
+    fetch_timeout: float = 5.0
+    #: TONGBAN_FETCH_MAX_BYTES: the largest response body the IdP reads from a client's URL.
+    fetch_max_bytes: int = 256 * 1024
+
     # --- pages ------------------------------------------------------------------------------------
     #: TONGBAN_DEFAULT_LOCALE: the language pages are shown in when nothing else decides.
     default_locale: str = "zh_Hans_CN"
@@ -171,6 +182,9 @@ class Settings:
             session_absolute_ttl=_int("TONGBAN_SESSION_ABSOLUTE_TTL", 24 * 3600),
             interaction_ttl=_int("TONGBAN_INTERACTION_TTL", 30 * 60),
             key_publish_ahead=_int("TONGBAN_KEY_PUBLISH_AHEAD", 3600),
+            fetch_allow_loopback=_bool("TONGBAN_FETCH_ALLOW_LOOPBACK", env != "production"),
+            fetch_timeout=float(_int("TONGBAN_FETCH_TIMEOUT", 5)),
+            fetch_max_bytes=_int("TONGBAN_FETCH_MAX_BYTES", 256 * 1024),
             default_locale=_env("TONGBAN_DEFAULT_LOCALE", "zh_Hans_CN"),
             site_name=_env("TONGBAN_SITE_NAME", "通办"),
         )
@@ -211,11 +225,16 @@ class Settings:
                 problems.append("TONGBAN_SECRET_KEY must be set to at least 32 random characters "
                                 "in production (for example: python -c 'import secrets; "
                                 "print(secrets.token_urlsafe(48))')")
+            if self.fetch_allow_loopback:
+                problems.append("TONGBAN_FETCH_ALLOW_LOOPBACK must be off in production")
         if not 1 <= self.code_ttl <= 60:
             problems.append("TONGBAN_CODE_TTL must be between 1 and 60 seconds")
         if self.refresh_reuse_grace < 0 or self.refresh_reuse_grace > 60:
             problems.append("TONGBAN_REFRESH_REUSE_GRACE must be between 0 and 60 seconds")
         if self.session_idle_ttl > self.session_absolute_ttl:
             problems.append("TONGBAN_SESSION_IDLE_TTL must not exceed TONGBAN_SESSION_ABSOLUTE_TTL")
+        if not 0 < self.fetch_timeout <= 30 or not 1024 <= self.fetch_max_bytes <= 4 * 1024 * 1024:
+            problems.append("TONGBAN_FETCH_TIMEOUT must be 1-30 s and TONGBAN_FETCH_MAX_BYTES "
+                            "1 KiB-4 MiB")
         if problems:
             raise ConfigError("Tongban cannot start:\n  - " + "\n  - ".join(problems))

@@ -4,7 +4,10 @@ from .audit import AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
 from .identity import IdentityDocument
+from .client_assertion import UsedClientAssertion
+from .organisation import Invitation, Membership, Organisation
 from .person import Person
+from .registration import ClientRequest, InitialAccessToken
 from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
 from .token import AccessToken, RefreshToken
@@ -14,13 +17,19 @@ __all__ = [
     "AuditEvent",
     "AuthorizationCode",
     "Client",
+    "ClientRequest",
     "Consent",
     "IdentityDocument",
+    "InitialAccessToken",
     "Interaction",
+    "Invitation",
+    "Membership",
+    "Organisation",
     "Person",
     "PersonRole",
     "ROLES",
     "RefreshToken",
     "SessionClient",
     "SsoSession",
+    "UsedClientAssertion",
 ]

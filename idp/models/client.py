@@ -6,14 +6,17 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..oidc import redirect_uris
 
-CLIENT_TYPES = ("web", "spa", "native", "service")
-PUBLIC_TYPES = ("spa", "native")
+CLIENT_TYPES = ("web", "spa", "native", "mini_program", "terminal", "service")
+PUBLIC_TYPES = ("spa", "native", "terminal")
+#: "production" clients serve everyone once approved; "sandbox" clients work at once, for test
+#: accounts only
+ENVIRONMENTS = ("production", "sandbox")
 
 
 def hash_secret(secret: str) -> str:
@@ -52,10 +55,41 @@ class Client(db.Model):
     frontchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=True)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
     backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: "active" or "disabled"
+    #: "active", "disabled", "pending" (waiting for a system admin) or "rejected"
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+    # --- registration (developer portal, RFC 7591) ----------------------------------------------
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="SET NULL"), index=True)
+    #: one of ENVIRONMENTS
+    environment: Mapped[str] = mapped_column(String(16), default="production",
+                                             server_default="production")
+    #: "cli", "portal" or "dcr"
+    registered_via: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    contacts: Mapped[list | None] = mapped_column(JSON)
+    logo_uri: Mapped[str | None] = mapped_column(Text)
+    client_uri: Mapped[str | None] = mapped_column(Text)
+    policy_uri: Mapped[str | None] = mapped_column(Text)
+    tos_uri: Mapped[str | None] = mapped_column(Text)
+    initiate_login_uri: Mapped[str | None] = mapped_column(Text)
+    #: sensitive claims (legal name, identity document) asked for, with why and on what legal
+    #: basis (PIPL art. 23/29); released only once approved
+    sensitive_claims: Mapped[list | None] = mapped_column(JSON)
+    sensitive_purpose: Mapped[str | None] = mapped_column(Text)
+    sensitive_legal_basis: Mapped[str | None] = mapped_column(Text)
+    sector_identifier_uri: Mapped[str | None] = mapped_column(Text)
+    #: private_key_jwt: the client's public keys, inline or at a URL fetched by idp.fetch
+    jwks: Mapped[dict | None] = mapped_column(JSON)
+    jwks_uri: Mapped[str | None] = mapped_column(Text)
+    token_endpoint_auth_signing_alg: Mapped[str | None] = mapped_column(String(8))
+    #: the secret replaced by the last rotation stays valid until previous_secret_expires_at
+    previous_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: RFC 7592 registration access token (SHA-256)
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     # --- derived ------------------------------------------------------------------------------
     @property
@@ -91,10 +125,20 @@ class Client(db.Model):
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uris.matches(list(self.redirect_uris or []), redirect_uri)
 
-    def check_client_secret(self, client_secret: str) -> bool:
-        if not self.secret_hash:
-            return False
-        return hmac.compare_digest(self.secret_hash, hash_secret(client_secret))
+    def check_client_secret(self, client_secret: str, now: datetime | None = None) -> bool:
+        """The current secret, or the one it replaced while the rotation's overlap lasts."""
+        presented = hash_secret(client_secret)
+        current = bool(self.secret_hash) and hmac.compare_digest(self.secret_hash, presented)
+        previous = bool(self.previous_secret_hash) and hmac.compare_digest(
+            self.previous_secret_hash, presented)
+        if previous:
+            if now is None:
+                from ..clock import utcnow
+
+                now = utcnow()
+            previous = (self.previous_secret_expires_at is not None
+                        and now < self.previous_secret_expires_at)
+        return current or previous
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method == self.token_endpoint_auth_method

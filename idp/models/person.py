@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -33,10 +33,18 @@ class Person(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
+    #: set for a test account: a made-up person an organisation's developers created to try
+    #: their sandbox clients. Sandbox clients accept nobody else.
+    test_organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisation.id", ondelete="CASCADE"))
 
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def is_test_account(self) -> bool:
+        return self.test_organisation_id is not None
 
     def get_user_id(self) -> int:  # Authlib's user protocol
         return self.id

@@ -8,14 +8,17 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from ..authn.sessions import session_ended
-    from . import logout, token_logs, views
+    from . import logout, registration_views, token_logs, views
     from .authorization_checks import AuthorizationRequestChecks
+    from .client_auth import PrivateKeyJWT
+    from .client_jwks import JwksCache
     from .endpoints import EndSession, Introspection, Revocation
     from .grants.authorization_code import AuthorizationCodeGrant
     from .grants.client_credentials import ClientCredentialsGrant
     from .grants.refresh_token import RefreshTokenGrant
     from .pkce import S256CodeChallenge
     from .provider import Provider
+    from .registration import ClientConfiguration, ClientRegistration
     from .server import TongbanAuthorizationServer
 
     settings = app.extensions["tongban.settings"]
@@ -25,6 +28,10 @@ def init_app(app: Flask) -> None:
     server.init_app(app)
     # Authlib logs whole token responses at DEBUG: drop those records.
     token_logs.install()
+    # Client authentication beyond Authlib's secret-based methods.
+    app.extensions["tongban.jwks_cache"] = JwksCache()
+    server.register_client_auth_method("private_key_jwt",
+                                       PrivateKeyJWT(app.extensions["tongban.jwks_cache"]))
     # Grants. Order of extensions matters: request checks run before PKCE.
     server.register_grant(AuthorizationCodeGrant,
                           [AuthorizationRequestChecks(), S256CodeChallenge(required=True)])
@@ -34,9 +41,12 @@ def init_app(app: Flask) -> None:
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     server.register_endpoint(EndSession)
+    server.register_endpoint(ClientRegistration)
+    server.register_endpoint(ClientConfiguration)
     app.extensions["tongban.authorization_server"] = server
 
     # Ending an SSO session ends its tokens.
     session_ended.connect(logout.on_session_ended, weak=False)
 
     app.register_blueprint(views.bp)
+    app.register_blueprint(registration_views.bp)

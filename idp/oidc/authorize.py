@@ -7,6 +7,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
+from authlib.oauth2.rfc6749 import AccessDeniedError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from sqlalchemy import select
 
@@ -30,6 +31,11 @@ def consent_needed_for(grant) -> tuple[set[str], set[str]]:
     return set(scope.split()), claims_mod.consented_claim_names(scope, grant.claims_request)
 
 
+def sandbox_admits(client, session: SsoSession) -> bool:
+    """Sandbox clients have not been approved: they meet test accounts only."""
+    return client.environment != "sandbox" or session.person.is_test_account
+
+
 def decide(grant, session: SsoSession | None, interaction: Interaction | None, now: datetime,
            pairwise_key: bytes) -> Next:
     data = grant.request.payload.data
@@ -45,6 +51,13 @@ def decide(grant, session: SsoSession | None, interaction: Interaction | None, n
         return must_log_in()
     # A login that happened after this request arrived satisfies prompt=login and max_age.
     fresh = interaction is not None and session.auth_time >= interaction.created_at
+    if not sandbox_admits(grant.request.client, session):
+        if silent or not fresh:
+            return must_log_in()
+        # Logged in just now, and still not with a test account: say so, and never redirect
+        # to a sandbox client's unvetted redirect URI.
+        raise AccessDeniedError("This application is in testing: only test accounts can "
+                                "sign in to it.")
     if not fresh:
         if prompts & {"login", "select_account"}:
             return Next.LOGIN

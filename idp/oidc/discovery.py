@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+from .client_auth import ALGORITHMS as ASSERTION_ALGS
 from .keys import SIGNING_ALGS
 from .provider import Provider
 
@@ -24,12 +25,17 @@ def metadata(prov: Provider) -> dict:
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": list(SIGNING_ALGS),
+        "registration_endpoint": url("/connect/register"),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
-                                                  "none"],
+                                                  "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                          "client_secret_post"],
+                                                          "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic",
-                                                       "client_secret_post", "none"],
+                                                       "client_secret_post", "private_key_jwt",
+                                                       "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": sorted(SUPPORTED_CLAIMS),
         "claims_parameter_supported": True,

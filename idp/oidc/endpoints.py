@@ -56,7 +56,7 @@ def _client_id_of(found) -> int:
 
 
 class Introspection(IntrospectionEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
     def authenticate_token(self, request, client):
         _check_params(request)
@@ -88,7 +88,7 @@ class Introspection(IntrospectionEndpoint):
 
 class Revocation(RevocationEndpoint):
     # Public clients may revoke their own tokens with just their client_id (RFC 7009 §2.1).
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
     def authenticate_token(self, request, client):
         _check_params(request)

@@ -24,7 +24,7 @@ from ..provider import provider
 from ..revocation import revoke_code_grant
 from .issuing import NoAuthlibTokenStore, issue_tokens
 
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
 
 
 def _hash(code: str) -> str:

@@ -11,7 +11,7 @@ from .issuing import NoAuthlibTokenStore, issue_tokens
 
 
 class ClientCredentialsGrant(NoAuthlibTokenStore, grants.ClientCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
     def validate_token_request(self):
         client = self.authenticate_token_endpoint_client()
