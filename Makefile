@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 
 # Compiled catalogues are build output (git-ignored); sources are idp/translations/*/LC_MESSAGES/*.po.
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -f -d idp/translations
+	$(VENV)/bin/pybabel compile -f -d idp/translations >/dev/null
 
 run: $(VENV)/.installed translations
 	$(PY) -m clients.demo
