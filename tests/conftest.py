@@ -69,6 +69,7 @@ def migrated(database_url, keys_dir, tmp_path_factory) -> str:
 
 def _settings(database_url: str, default_keys_dir: Path, instance: Path, **overrides) -> Settings:
     values = dict(env="test", issuer=ISSUER, secret_key="test-secret-" + "x" * 32,
+                  data_key="dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE=",
                   database_url=database_url, instance_dir=instance, keys_dir=default_keys_dir,
                   generate_keys=False, refresh_reuse_grace=5)
     values.update(overrides)

@@ -171,15 +171,14 @@ def _uri_problems(spec: ClientSpec, *, allow_http_loopback: bool) -> list[Proble
         for uri in values:
             code = uris.problem(uri, name, native=native, allow_http_loopback=allow_http_loopback)
             if code:
-                problems.append(Problem(name, code, f"{uri!r}: {code.replace('_', ' ')}",
-                                        value=uri))
+                problems.append(Problem(name, code, f"{uri!r}: {uris.explain(code)}", value=uri))
     for name in uris.URL_FIELDS:
         uri = getattr(spec, name)
         if uri is None:
             continue
         code = uris.problem(uri, name, allow_http_loopback=allow_http_loopback)
         if code:
-            problems.append(Problem(name, code, f"{uri!r}: {code.replace('_', ' ')}"))
+            problems.append(Problem(name, code, f"{uri!r}: {uris.explain(code)}"))
     return problems
 
 

@@ -55,6 +55,28 @@ ENGINE_CODES = {
 }
 
 
+#: each code in words, for operators (the CLI) and the RFC 7591 error_description
+EXPLANATIONS = {
+    "empty": "empty URI",
+    "too_long": f"longer than {MAX_LENGTH} characters",
+    "whitespace": "spaces or control characters are not allowed",
+    "not_uri": "not a URI",
+    "not_absolute": "not an absolute URI",
+    "fragment": "fragments (#...) are not allowed",
+    "wildcard": "wildcards (*) are not allowed",
+    "credentials": "credentials (user@) are not allowed",
+    "scheme": "scheme not allowed (https; loopback http and reverse-domain schemes for native apps)",
+    "private_scheme": "private-use schemes must be reverse-domain names (cn.gov.example.app)",
+    "host_missing": "host missing",
+    "http_loopback_only": "http only for native apps on 127.0.0.1 or [::1]",
+    "https_only": "https only",
+}
+
+
+def explain(code: str) -> str:
+    return EXPLANATIONS.get(code, code.replace("_", " "))
+
+
 def _common_problem(uri: str) -> str | None:
     if not isinstance(uri, str) or not uri:
         return "empty"
