@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from .. import audit
+from ..authn import assurance
 from ..extensions import db
 from ..models import Client
 from ..models.client import CLIENT_TYPES, PUBLIC_TYPES
@@ -57,6 +58,8 @@ class ClientSpec:
     subject_type: str = "public"
     client_id: str | None = None
     client_secret: str | None = None
+    #: lowest acr accepted (urn:tongban:aal1 or urn:tongban:aal2); None: any
+    min_acr: str | None = None
 
 
 def problems_of(spec: ClientSpec, *, allow_http_loopback: bool) -> list[str]:
@@ -84,6 +87,8 @@ def problems_of(spec: ClientSpec, *, allow_http_loopback: bool) -> list[str]:
         problems.append("auth_method: client_secret_basic or client_secret_post")
     if spec.id_token_alg not in SIGNING_ALGS:
         problems.append(f"id_token_alg: one of {', '.join(SIGNING_ALGS)}")
+    if spec.min_acr is not None and spec.min_acr not in assurance.ISSUED:
+        problems.append(f"min_acr: one of {', '.join(assurance.ISSUED)}")
     if spec.subject_type not in ("public", "pairwise"):
         problems.append("subject_type: public or pairwise")
     scope = spec.scope if spec.scope is not None else (
@@ -118,7 +123,8 @@ def create(spec: ClientSpec, *, now: datetime, allow_http_loopback: bool) -> tup
         response_types=[] if spec.client_type == "service" else ["code"],
         scope=scope, require_pkce=spec.require_pkce or public, require_nonce=spec.require_nonce,
         first_party=spec.first_party, id_token_signed_response_alg=spec.id_token_alg,
-        subject_type=spec.subject_type, status="active", created_at=now, updated_at=now,
+        subject_type=spec.subject_type, min_acr=spec.min_acr, status="active", created_at=now,
+        updated_at=now,
     )
     client.set_secret(secret)
     db.session.add(client)
@@ -136,4 +142,5 @@ def describe(client: Client) -> dict:
         "frontchannel_logout_uri": client.frontchannel_logout_uri,
         "grant_types": client.grant_types, "scope": client.scope,
         "first_party": client.first_party, "require_pkce": client.require_pkce,
+        "min_acr": client.min_acr,
     }

@@ -3,9 +3,11 @@
 from .audit import AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
+from .factor import RecoveryCode, TotpFactor, WebAuthnChallenge, WebAuthnCredential
 from .person import Person
 from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
+from .throttle import ThrottleCounter
 from .token import AccessToken, RefreshToken
 
 __all__ = [
@@ -18,7 +20,12 @@ __all__ = [
     "Person",
     "PersonRole",
     "ROLES",
+    "RecoveryCode",
     "RefreshToken",
     "SessionClient",
     "SsoSession",
+    "ThrottleCounter",
+    "TotpFactor",
+    "WebAuthnChallenge",
+    "WebAuthnCredential",
 ]

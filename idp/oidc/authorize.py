@@ -1,6 +1,7 @@
 """What the authorization endpoint must do next for a validated request: ask the person to log
 in, ask for consent, or issue the code. OIDC Core §3.1.2.3–§3.1.2.4: `prompt`, `max_age` and
-`id_token_hint` (Authlib leaves `max_age` and `id_token_hint` to us)."""
+`id_token_hint` (Authlib leaves `max_age` and `id_token_hint` to us); `acr_values` and the
+client's `min_acr`, met by stepping the session up (asking only for the missing factor)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from sqlalchemy import select
 
+from ..authn import assurance
 from ..extensions import db
 from ..models import Consent, Interaction, SsoSession
 from . import claims as claims_mod
@@ -17,6 +19,8 @@ from . import claims as claims_mod
 
 class Next(enum.Enum):
     LOGIN = "login"
+    #: the session is too weak for this request: ask only for the missing factor
+    STEP_UP = "step_up"
     CONSENT = "consent"
     ISSUE = "issue"
 
@@ -28,6 +32,13 @@ def prompts_of(data) -> set[str]:
 def consent_needed_for(grant) -> tuple[set[str], set[str]]:
     scope = grant.request.scope or ""
     return set(scope.split()), claims_mod.consented_claim_names(scope, grant.claims_request)
+
+
+def required_acr(grant) -> str | None:
+    """The level a code for this request needs: the request's and the client's, whichever is
+    higher."""
+    return assurance.highest(getattr(grant, "requested_acr", None),
+                             grant.request.client.min_acr)
 
 
 def decide(grant, session: SsoSession | None, interaction: Interaction | None, now: datetime,
@@ -55,6 +66,11 @@ def decide(grant, session: SsoSession | None, interaction: Interaction | None, n
         hinted = getattr(grant, "hinted_subject", None)
         if hinted and hinted != claims_mod.subject_for(session.person, client, pairwise_key):
             return must_log_in()
+
+    if not assurance.meets(session.acr, required_acr(grant)):
+        if silent:
+            raise LoginRequiredError(redirect_uri=grant.redirect_uri, state=data.get("state"))
+        return Next.STEP_UP
 
     client = grant.request.client
     consented_here = interaction is not None and interaction.consent_at is not None

@@ -16,3 +16,10 @@ class RequestUriNotSupportedError(OAuth2Error):
 
 class InteractionRequiredError(OAuth2Error):
     error = "interaction_required"
+
+
+class UnmetAuthenticationRequirementsError(OAuth2Error):
+    """OpenID Connect Core Unmet Authentication Requirements 1.0: the person could not (or
+    chose not to) reach the authentication level the request or the client requires."""
+
+    error = "unmet_authentication_requirements"
