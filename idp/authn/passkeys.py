@@ -37,6 +37,7 @@ from ..errors import UserError
 from ..extensions import db
 from ..models import Person, WebAuthnChallenge, WebAuthnCredential
 from ..settings import Settings
+from . import secretbox
 
 CHALLENGE_TTL = 120
 MAX_PER_PERSON = 20
@@ -116,12 +117,13 @@ def _descriptors(creds: list[WebAuthnCredential]) -> list[PublicKeyCredentialDes
     return out
 
 
-def _user_handle(person_id: int, existing: list[WebAuthnCredential]) -> str:
-    # One random handle per person (never the sub or anything about them), shared by all of
-    # their credentials.
+def _user_handle(person_id: int, existing: list[WebAuthnCredential], settings: Settings) -> str:
+    # One opaque handle per person, shared by all of their credentials: a keyed hash, so it says
+    # nothing about them and the options and the registration agree on it without storing it.
     if existing:
         return existing[0].user_handle
-    return bytes_to_base64url(secrets.token_bytes(32))
+    digest = secretbox.keyed_hash(settings, "webauthn-user", str(person_id))
+    return bytes_to_base64url(bytes.fromhex(digest))
 
 
 def registration_options(person: Person, *, settings: Settings, browser_key: str,
@@ -130,7 +132,7 @@ def registration_options(person: Person, *, settings: Settings, browser_key: str
     challenge = _new_challenge("register", person_id=person.id, browser_key=browser_key, now=now)
     options = webauthn.generate_registration_options(
         rp_id=settings.webauthn_rp_id, rp_name=settings.site_name,
-        user_id=base64url_to_bytes(_user_handle(person.id, existing)),
+        user_id=base64url_to_bytes(_user_handle(person.id, existing, settings)),
         user_name=person.username or person.email or person.phone or person.sub,
         user_display_name=person.display_name or person.username or "",
         challenge=challenge, timeout=CHALLENGE_TTL * 1000,
@@ -169,7 +171,7 @@ def register(person: Person, credential: Mapping, name: str | None, *, settings:
     row = WebAuthnCredential(
         person_id=person.id, credential_id=credential_id,
         public_key=verified.credential_public_key, sign_count=verified.sign_count,
-        user_handle=_user_handle(person.id, existing),
+        user_handle=_user_handle(person.id, existing, settings),
         name=clean_name(name, f"Passkey {len(existing) + 1}"),
         transports=[str(t) for t in transports if isinstance(t, str)][:8],
         aaguid=verified.aaguid,
