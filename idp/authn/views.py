@@ -91,7 +91,15 @@ def register():
     next_path = safe_next(request.values.get("next"))
     form = RegisterForm()
     problems: dict[str, str] = {}
+    attempt = None
     if form.validate_on_submit():
+        # Trying names until one is taken is throttled per source like a login.
+        try:
+            attempt = throttle.begin(throttle.source_only_keys(client_ip()), now=utcnow(),
+                                     settings=_settings())
+        except throttle.Throttled as exc:
+            return render_template("authn/register.html", form=form, problems={"form": "busy"},
+                                   next=next_path, retry_after=exc.retry_after), exc.status
         if form.password.data != form.confirm.data:
             problems["confirm"] = "mismatch"
         else:
@@ -103,6 +111,7 @@ def register():
             except registration.RegistrationRefused as exc:
                 problems = exc.problems
             else:
+                attempt.passed()
                 sessions.login(sessions.Authentication(
                     person=person, acr=password_login.ACR_PASSWORD, amr=("pwd",)))
                 db.session.commit()
@@ -110,5 +119,8 @@ def register():
     elif request.method == "POST":
         problems["form"] = "incomplete"
     db.session.rollback()
+    if attempt is not None and problems.get("username") != "unavailable":
+        attempt.passed()  # only a taken name counts against the source
+        db.session.commit()
     return render_template("authn/register.html", form=form, problems=problems,
                            next=next_path), (400 if problems else 200)
