@@ -44,18 +44,21 @@ def authenticate(identifier: str, password: str, *, now: datetime,
 
         settings = current_app.extensions["tongban.settings"]
     person = find_person(identifier)
+    # Read before the throttle commits (which expires loaded rows): reloading the person only
+    # on the known-account path would make it measurably slower than the unknown one.
+    person_id = person.id if person else None
+    stored_hash = person.password_hash if person else None
+    active = person.is_active if person else False
     classified = identifiers.classify(identifier)
     name = classified[1] if classified else (identifier or "")[:254]
-    attempt = throttle.begin(
-        throttle.first_factor_keys(settings, person.id if person else None, name, ip),
-        now=now, settings=settings, person_id=person.id if person else None)
-    ok = passwords.verify_password(person.password_hash if person else None, password or "")
-    if person is None or not ok or not person.is_active:
-        reason = ("unknown_account" if person is None else
+    attempt = throttle.begin(throttle.first_factor_keys(settings, person_id, name, ip),
+                             now=now, settings=settings, person_id=person_id)
+    ok = passwords.verify_password(stored_hash, password or "")
+    if person_id is None or not ok or not active:
+        reason = ("unknown_account" if person_id is None else
                   "bad_password" if not ok else "account_disabled")
         attempt.failed()
-        audit.record("login.failed", person_id=person.id if person else None,
-                     method="password", reason=reason)
+        audit.record("login.failed", person_id=person_id, method="password", reason=reason)
         db.session.commit()
         raise LoginFailed(detail=reason)
     attempt.passed()
