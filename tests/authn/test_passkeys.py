@@ -261,3 +261,11 @@ def test_passkeys_need_a_domain_name_issuer(app, migrated, keys_dir, tmp_path):
 def test_password_login_unchanged_by_passkeys(client, enrolled):
     person, _ = enrolled
     assert login(client, person.username, PASSWORD).status_code == 303
+
+
+def test_challenge_expires(client, enrolled, frozen_clock):
+    _, authenticator = enrolled
+    options = post_json(client, "/login/passkey/options", {"mode": "login"}).get_json()
+    credential = authenticator.get(options, ISSUER)
+    frozen_clock.advance(121)
+    assert post_json(client, "/login/passkey", {"credential": credential}).status_code == 400

@@ -19,7 +19,10 @@ from ..helpers import csrf_token, login
 LOCKED = "This account is locked after too many failed attempts."
 
 
-def attempt(http, account, password="wrong password!", ip="203.0.113.7"):
+WRONG = "wrong password!"
+
+
+def attempt(http, account, password=WRONG, ip="203.0.113.7"):
     english = {"Accept-Language": "en"}
     page = http.get("/login", environ_base={"REMOTE_ADDR": ip}, headers=english)
     return http.post("/login", data={"csrf_token": csrf_token(page.get_data(as_text=True)),
@@ -224,3 +227,21 @@ def test_counters_are_in_the_database(app, make_person, client):
                                           "account": person.username, "password": PASSWORD},
                           environ_base={"REMOTE_ADDR": "203.0.113.99"})
     assert response.status_code == 429
+
+
+def test_trying_taken_usernames_is_throttled_per_source(client, make_person):
+    make_person(username="takenname")
+
+    def register(username, ip="192.0.2.50"):
+        page = client.get("/register", environ_base={"REMOTE_ADDR": ip})
+        return client.post("/register", data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)), "username": username,
+            "password": "a long unusual passphrase 7", "confirm": "a long unusual passphrase 7"},
+            environ_base={"REMOTE_ADDR": ip})
+
+    # Mistakes that are not a taken name cost nothing...
+    for _ in range(6):
+        assert register("x").status_code == 400
+    # ...but taken names count like failed logins.
+    assert [register("takenname").status_code for _ in range(6)] == [400] * 5 + [429]
+    assert register("takenname", ip="192.0.2.51").status_code == 400

@@ -51,7 +51,8 @@ def browser_page(chromium_path):
 @pytest.fixture
 def live(app, make_client):
     rp = make_client(name="政务服务门户 A", first_party=True,
-                     redirect_uris=(f"{PORTAL}/callback",), post_logout_redirect_uris=[f"{PORTAL}/"])
+                     redirect_uris=(f"{PORTAL}/callback",),
+                     post_logout_redirect_uris=[f"{PORTAL}/"])
     portal = create_portal(name="Portal A", issuer=ISSUER, client_id=rp.client_id,
                            client_secret=rp.plain_secret, base_url=PORTAL)
     with serving(app, IDP_PORT), serving(portal, PORTAL_PORT):

@@ -5,6 +5,8 @@ stays the first factor's, and other clients of the session are unaffected."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -73,7 +75,7 @@ def test_portal_b_requiring_aal2_asks_only_the_second_factor(client, app, make_p
     assert audit_events(app, "session.stepped_up")
 
     # Portal A is unaffected: its refresh token still works, and it still gets codes silently.
-    refreshed = flow_a.token_refresh = client.post(
+    refreshed = client.post(
         "/token", data={"grant_type": "refresh_token", "refresh_token": tokens_a["refresh_token"]},
         headers=_basic(portal_a))
     assert refreshed.status_code == 200, refreshed.get_json()
@@ -95,7 +97,7 @@ def test_acr_values_trigger_step_up(client, app, make_person, make_client, froze
     login(client, person.username)
     flow = Flow(client, rp)
     extra = ({"acr_values": f"{AAL2} {AAL3}"} if how == "acr_values" else
-             {"claims": '{"id_token": {"acr": {"essential": true, "values": ["%s"]}}}' % AAL2})
+             {"claims": json.dumps({"id_token": {"acr": {"essential": True, "values": [AAL2]}}})})
     response = flow.authorize(**extra)
     assert response.headers["Location"].startswith("/login/verify?")
     page = client.get(response.headers["Location"])
