@@ -72,6 +72,9 @@ def test_portal_b_requiring_aal2_asks_only_the_second_factor(client, app, make_p
     assert claims_b["amr"] == ["pwd", "otp", "mfa"]
     assert claims_b["sid"] == claims_a["sid"], "the same SSO session, stepped up"
     assert claims_b["auth_time"] == claims_a["auth_time"], "auth_time: the first factor's"
+    access = jwt.decode(tokens_b["access_token"],
+                        KeySet.import_key_set(client.get("/jwks").get_json())).claims
+    assert access["acr"] == AAL2 and access["amr"] == ["pwd", "otp", "mfa"]
     assert audit_events(app, "session.stepped_up")
 
     # Portal A is unaffected: its refresh token still works, and it still gets codes silently.
