@@ -92,8 +92,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     """Build the IdP. Raises :class:`ConfigError` (with a message for the operator) when the
     settings are unsafe or incomplete."""
     from . import cli, developer, oidc
+    from .account.factors import bp as factors_bp
     from .account.views import bp as account_bp
     from .authn import sessions
+    from .authn.second_factor_views import bp as verify_bp
     from .authn.views import bp as authn_bp
     from .clock import Clock
     from .errors import register_error_handlers
@@ -147,8 +149,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     _ensure_signing_keys(app, settings)
 
     app.register_blueprint(authn_bp)
+    app.register_blueprint(verify_bp)
     app.register_blueprint(account_bp)
     developer.init_app(app)
+    app.register_blueprint(factors_bp)
     register_error_handlers(app)
     register_security_headers(app)
     app.after_request(sessions.apply_cookie)

@@ -88,12 +88,15 @@ def keys_prune():
 @click.option("--no-pkce", is_flag=True, help="Confidential clients only: allow requests "
               "without PKCE (some certified relying parties send none).")
 @click.option("--require-nonce", is_flag=True)
+@click.option("--min-acr", default=None,
+              type=click.Choice(["urn:tongban:aal1", "urn:tongban:aal2"]),
+              help="Lowest authentication level the client accepts (aal2: two factors).")
 @click.option("--client-id", default=None, help="Fixed client id (demo and tests).")
 @click.option("--client-secret", default=None, help="Fixed client secret (demo and tests).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_logout_uri, scope,
                    first_party, auth_method, id_token_alg, pairwise, no_pkce, require_nonce,
-                   client_id, client_secret, as_json):
+                   min_acr, client_id, client_secret, as_json):
     """Register a client and print its id and secret (the secret is shown only now)."""
     from .developer.clients import ClientRejected, ClientSpec, create, describe
 
@@ -104,7 +107,7 @@ def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_l
                       require_nonce=require_nonce, auth_method=auth_method,
                       id_token_alg=id_token_alg,
                       subject_type="pairwise" if pairwise else "public", client_id=client_id,
-                      client_secret=client_secret)
+                      client_secret=client_secret, min_acr=min_acr)
     settings = current_app.extensions["tongban.settings"]
     try:
         client, secret = create(spec, now=utcnow(), allow_http_loopback=not settings.is_production)
@@ -190,6 +193,24 @@ def users_grant_role(username, role):
         audit.record("role.granted", person_id=person.id, role=role, via="cli")
     db.session.commit()
     click.echo(f"{username} is {role}")
+
+
+@users_cli.command("unlock")
+@click.argument("account")
+@click.option("--officer", required=True, help="Who unlocks (recorded in the audit trail).")
+def users_unlock(account, officer):
+    """End the brute-force lock of ACCOUNT (username, mobile number or email)."""
+    from .authn import throttle
+    from .authn.password_login import find_person
+
+    person = find_person(account)
+    if person is None:
+        raise click.ClickException(f"no account {account}")
+    was_locked = throttle.is_locked(person.id)
+    throttle.unlock(person.id, now=utcnow(), by=officer)
+    db.session.commit()
+    click.echo(f"unlocked {person.username}" if was_locked
+               else f"{person.username} was not locked; failure counters cleared")
 
 
 # --- demo ----------------------------------------------------------------------------------------

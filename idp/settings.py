@@ -104,6 +104,30 @@ class Settings:
     #: TONGBAN_INTERACTION_TTL: how long a pending login/consent interaction stays usable.
     interaction_ttl: int = 30 * 60
 
+    #: TONGBAN_REAUTH_MAX_AGE: changing one's sign-in factors (adding or removing an authenticator
+    #: app or passkey, new recovery codes) needs a first-factor login at most this long ago.
+    reauth_max_age: int = 600
+
+    # --- second factors and brute force -----------------------------------------------------------
+    #: TONGBAN_FACTOR_KEY: key material for encrypting TOTP secrets at rest (AES-256-GCM under a
+    #: key derived from it) and for the keyed hashes of recovery codes. Empty: derived from
+    #: TONGBAN_SECRET_KEY. Set it separately (32+ random characters, the same on every node) so
+    #: the cookie secret can be rotated without every person re-enrolling their authenticator
+    #: app; changing it invalidates every enrolled TOTP secret and recovery code.
+    factor_key: str = ""
+    #: TONGBAN_THROTTLE_FREE_FAILURES: consecutive failed attempts (per account and per source
+    #: address) that cost nothing; from the next one on each failure doubles the wait (1 s, 2 s,
+    #: 4 s, ...) up to TONGBAN_THROTTLE_MAX_DELAY, which is the temporary lock.
+    throttle_free_failures: int = 4
+    #: TONGBAN_THROTTLE_MAX_DELAY: the longest wait (seconds), i.e. the temporary lock.
+    throttle_max_delay: int = 900
+    #: TONGBAN_THROTTLE_HARD_LOCK: consecutive failures after which an account is locked until a
+    #: security officer unlocks it (`flask users unlock`) or the person signs in with a passkey.
+    throttle_hard_lock: int = 100
+    #: TONGBAN_THROTTLE_SOURCE_QUIET: a source address's failures are forgotten after this many
+    #: seconds without one (sources are never hard-locked: many people may share one address).
+    throttle_source_quiet: int = 3600
+
     # --- keys -------------------------------------------------------------------------------------
     #: TONGBAN_KEY_PUBLISH_AHEAD: a new key is published this long before it starts signing, so
     #: relying parties that cache the JWKS have it before they meet a token it signed.
@@ -154,6 +178,30 @@ class Settings:
         return hashlib.sha256(f"tongban/data-key/{self.secret_key}".encode()).digest()
 
     @property
+    def webauthn_rp_id(self) -> str:
+        """The WebAuthn relying party id: the issuer's host name, never the request's Host."""
+        return urlsplit(self.issuer).hostname or ""
+
+    @property
+    def webauthn_origin(self) -> str:
+        """The only origin WebAuthn ceremonies may come from: the issuer's."""
+        parts = urlsplit(self.issuer)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def passkeys_available(self) -> bool:
+        """WebAuthn needs a domain name (an IP address is never a valid RP id); plain http is
+        accepted by browsers only for localhost."""
+        import ipaddress
+
+        host = self.webauthn_rp_id
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            return bool(host)
+        return False
+
+    @property
     def max_token_ttl(self) -> int:
         return max(self.access_token_ttl, self.id_token_ttl, self.client_credentials_ttl)
 
@@ -181,6 +229,12 @@ class Settings:
             session_idle_ttl=_int("TONGBAN_SESSION_IDLE_TTL", 3600),
             session_absolute_ttl=_int("TONGBAN_SESSION_ABSOLUTE_TTL", 24 * 3600),
             interaction_ttl=_int("TONGBAN_INTERACTION_TTL", 30 * 60),
+            reauth_max_age=_int("TONGBAN_REAUTH_MAX_AGE", 600),
+            factor_key=_env("TONGBAN_FACTOR_KEY", ""),
+            throttle_free_failures=_int("TONGBAN_THROTTLE_FREE_FAILURES", 4),
+            throttle_max_delay=_int("TONGBAN_THROTTLE_MAX_DELAY", 900),
+            throttle_hard_lock=_int("TONGBAN_THROTTLE_HARD_LOCK", 100),
+            throttle_source_quiet=_int("TONGBAN_THROTTLE_SOURCE_QUIET", 3600),
             key_publish_ahead=_int("TONGBAN_KEY_PUBLISH_AHEAD", 3600),
             fetch_allow_loopback=_bool("TONGBAN_FETCH_ALLOW_LOOPBACK", env != "production"),
             fetch_timeout=float(_int("TONGBAN_FETCH_TIMEOUT", 5)),
@@ -236,5 +290,12 @@ class Settings:
         if not 0 < self.fetch_timeout <= 30 or not 1024 <= self.fetch_max_bytes <= 4 * 1024 * 1024:
             problems.append("TONGBAN_FETCH_TIMEOUT must be 1-30 s and TONGBAN_FETCH_MAX_BYTES "
                             "1 KiB-4 MiB")
+        if self.factor_key and len(self.factor_key) < 32:
+            problems.append("TONGBAN_FACTOR_KEY must be at least 32 random characters")
+        if self.throttle_free_failures < 1 or self.throttle_max_delay < 1:
+            problems.append("TONGBAN_THROTTLE_FREE_FAILURES and TONGBAN_THROTTLE_MAX_DELAY must be "
+                            "at least 1")
+        if self.throttle_hard_lock <= self.throttle_free_failures:
+            problems.append("TONGBAN_THROTTLE_HARD_LOCK must exceed TONGBAN_THROTTLE_FREE_FAILURES")
         if problems:
             raise ConfigError("Tongban cannot start:\n  - " + "\n  - ".join(problems))

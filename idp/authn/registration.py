@@ -41,6 +41,7 @@ def register(*, username: str, password: str, email: str = "", phone: str = "",
         password, identifiers=tuple(v for v in (norm_username, norm_email, norm_phone) if v))
     if reason:
         problems["password"] = reason
+    withheld: list[str] = []
     if not problems:
         clauses = [Person.username == norm_username]
         if norm_email:
@@ -51,17 +52,25 @@ def register(*, username: str, password: str, email: str = "", phone: str = "",
         for other in taken:
             if other.username == norm_username:
                 problems["username"] = "unavailable"
-            if norm_email and other.email == norm_email:
-                problems["email"] = "unavailable"
-            if norm_phone and other.phone == norm_phone:
-                problems["phone"] = "unavailable"
+            # Whether an email or mobile number has an account is nobody's business: the new
+            # account is created without it (same answer, same time), and it can be added once
+            # it is verified as theirs.
+            if norm_email and other.email == norm_email and "email" not in withheld:
+                withheld.append("email")
+            if norm_phone and other.phone == norm_phone and "phone" not in withheld:
+                withheld.append("phone")
+    # Hashed whatever the outcome, so a refusal takes as long as a success.
+    password_hash = passwords.hash_password(password)
     if problems:
         raise RegistrationRefused(problems)
-    person = Person(username=norm_username, email=norm_email, phone=norm_phone,
+    person = Person(username=norm_username, email=None if "email" in withheld else norm_email,
+                    phone=None if "phone" in withheld else norm_phone,
                     display_name=display_name.strip() or None,
-                    password_hash=passwords.hash_password(password), password_changed_at=now,
+                    password_hash=password_hash, password_changed_at=now,
                     created_at=now, updated_at=now)
     db.session.add(person)
     db.session.flush()
     audit.record("person.registered", person_id=person.id, via=via)
+    if withheld:
+        audit.record("person.contact_withheld", person_id=person.id, fields=withheld)
     return person

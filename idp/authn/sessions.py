@@ -41,6 +41,8 @@ class Authentication:
     person: Person
     acr: str
     amr: tuple[str, ...]
+    #: when the first factor was proven, if not just now (a login finished by a second factor)
+    auth_time: datetime | None = None
 
 
 def is_live(session: SsoSession, now: datetime, settings: Settings) -> bool:
@@ -77,7 +79,7 @@ def start(authn: Authentication, *, now: datetime, settings: Settings,
     if previous is not None and previous.person_id == authn.person.id and previous.ended_at is None:
         session = previous
         session.secret_hash = _hash(cookie_value)
-        session.auth_time = now
+        session.auth_time = authn.auth_time or now
         session.last_seen_at = now
         session.acr = authn.acr
         session.amr = list(authn.amr)
@@ -88,7 +90,7 @@ def start(authn: Authentication, *, now: datetime, settings: Settings,
         end(previous, now, "replaced")
     session = SsoSession(
         sid=secrets.token_urlsafe(16), secret_hash=_hash(cookie_value), person=authn.person,
-        created_at=now, auth_time=now, last_seen_at=now,
+        created_at=now, auth_time=authn.auth_time or now, last_seen_at=now,
         expires_at=now + timedelta(seconds=settings.session_absolute_ttl),
         acr=authn.acr, amr=list(authn.amr), ip=ip, user_agent=(user_agent or "")[:255],
     )
@@ -96,6 +98,24 @@ def start(authn: Authentication, *, now: datetime, settings: Settings,
     db.session.flush()
     audit.record("session.started", person_id=authn.person.id, sid=session.sid, acr=authn.acr)
     return session, cookie_value
+
+
+def step_up(session: SsoSession, added_amr: tuple[str, ...], *, now: datetime) -> str:
+    """Add a factor proven within a live session: its amr grows, its acr rises, its cookie value
+    changes. `auth_time` stays the time of the first factor (README, "auth_time"): a second
+    factor proves possession, not that the person authenticated again."""
+    from . import assurance
+
+    cookie_value = secrets.token_urlsafe(32)
+    before = session.acr
+    amr = assurance.combine(list(session.amr or []), added_amr)
+    session.secret_hash = _hash(cookie_value)
+    session.amr = list(amr)
+    session.acr = assurance.highest(session.acr, assurance.acr_for(amr)) or session.acr
+    session.last_seen_at = now
+    audit.record("session.stepped_up", person_id=session.person_id, sid=session.sid,
+                 acr_before=before, acr=session.acr)
+    return cookie_value
 
 
 def touch(session: SsoSession, now: datetime) -> None:
@@ -138,6 +158,15 @@ def login(authn: Authentication) -> SsoSession:
                                   ip=client_ip(), user_agent=request.user_agent.string)
     g.sso_session = session
     g.sso_cookie = cookie_value
+    return session
+
+
+def stepped_up(added_amr: tuple[str, ...]) -> SsoSession:
+    """Step up this browser's session and give it a new cookie value."""
+    session = current()
+    if session is None:
+        raise RuntimeError("no session to step up")
+    g.sso_cookie = step_up(session, added_amr, now=utcnow())
     return session
 
 

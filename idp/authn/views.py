@@ -11,7 +11,8 @@ from wtforms.validators import DataRequired, Length
 
 from ..clock import utcnow
 from ..extensions import db
-from . import password_login, registration, sessions
+from ..security import client_ip
+from . import assurance, password_login, registration, sessions, throttle
 
 bp = Blueprint("authn", __name__)
 
@@ -22,6 +23,10 @@ def safe_next(value: str | None) -> str:
             or any(ord(c) < 0x20 for c in value) or len(value) > 512):
         return url_for("account.home")
     return value
+
+
+def _settings():
+    return current_app.extensions["tongban.settings"]
 
 
 def login_context(next_path: str) -> dict | None:
@@ -51,24 +56,34 @@ def login():
     context = login_context(next_path) or {}
     g.ui_locales = context.get("ui_locales")
     form = LoginForm()
-    error = None
+    error, status = None, 200
+    # The level the login must reach, as whoever sent the person here asked (a plain acr value).
+    requested = request.values.get("acr") if request.values.get("acr") in assurance.LEVELS \
+        else None
     if request.method == "GET" and context.get("login_hint"):
         form.account.data = context["login_hint"]
     if form.validate_on_submit():
         try:
             authn = password_login.authenticate(form.account.data, form.password.data,
-                                                now=utcnow())
+                                                now=utcnow(), settings=_settings(),
+                                                ip=client_ip())
         except password_login.LoginFailed as exc:
-            error = exc.public
+            error, status = exc.public, 400
+        except throttle.Throttled as exc:
+            error, status = _("Too many attempts. Please wait %(seconds)s seconds and try again.",
+                              seconds=exc.retry_after), exc.status
+        except throttle.AccountLocked as exc:
+            error, status = exc.public, exc.status
         else:
-            sessions.login(authn)
-            db.session.commit()
+            from .second_factor_views import after_first_factor
+
             # 303: the browser GETs the next page and never re-submits the password.
-            return redirect(next_path, code=303)
+            return after_first_factor(authn, next_path, requested)
     elif request.method == "POST":
-        error = _("Please enter your account and password.")
+        error, status = _("Please enter your account and password."), 400
     return render_template("authn/login.html", form=form, error=error, next=next_path,
-                           context=context), (400 if error else 200)
+                           context=context, acr=requested, cancel=request.values.get("cancel"),
+                           passkeys_available=_settings().passkeys_available), status
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -76,7 +91,15 @@ def register():
     next_path = safe_next(request.values.get("next"))
     form = RegisterForm()
     problems: dict[str, str] = {}
+    attempt = None
     if form.validate_on_submit():
+        # Trying names until one is taken is throttled per source like a login.
+        try:
+            attempt = throttle.begin(throttle.source_only_keys(client_ip()), now=utcnow(),
+                                     settings=_settings())
+        except throttle.Throttled as exc:
+            return render_template("authn/register.html", form=form, problems={"form": "busy"},
+                                   next=next_path, retry_after=exc.retry_after), exc.status
         if form.password.data != form.confirm.data:
             problems["confirm"] = "mismatch"
         else:
@@ -88,6 +111,7 @@ def register():
             except registration.RegistrationRefused as exc:
                 problems = exc.problems
             else:
+                attempt.passed()
                 sessions.login(sessions.Authentication(
                     person=person, acr=password_login.ACR_PASSWORD, amr=("pwd",)))
                 db.session.commit()
@@ -95,5 +119,8 @@ def register():
     elif request.method == "POST":
         problems["form"] = "incomplete"
     db.session.rollback()
+    if attempt is not None and problems.get("username") != "unavailable":
+        attempt.passed()  # only a taken name counts against the source
+        db.session.commit()
     return render_template("authn/register.html", form=form, problems=problems,
                            next=next_path), (400 if problems else 200)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from .. import audit
+from ..authn import assurance
 from ..extensions import db
 from ..models import Client
 from ..models.client import CLIENT_TYPES, ENVIRONMENTS
@@ -129,6 +130,8 @@ class ClientSpec:
     jwks: dict | None = None
     jwks_uri: str | None = None
     auth_signing_alg: str | None = None
+    #: lowest acr accepted (urn:tongban:aal1 or urn:tongban:aal2); None: any
+    min_acr: str | None = None
 
     @property
     def effective_scope(self) -> str:
@@ -245,6 +248,8 @@ def problems_of(spec: ClientSpec, *, allow_http_loopback: bool) -> list[Problem]
                                 f"one of {', '.join(SIGNING_ALGS)}"))
     if spec.subject_type not in ("public", "pairwise"):
         problems.append(Problem("subject_type", "subject_type", "public or pairwise"))
+    if spec.min_acr is not None and spec.min_acr not in assurance.ISSUED:
+        problems.append(Problem("min_acr", "unknown_acr", f"one of {', '.join(assurance.ISSUED)}"))
     if spec.sector_identifier_uri and spec.subject_type != "pairwise":
         problems.append(Problem("sector_identifier_uri", "pairwise_only"))
     if spec.client_type != "service":
@@ -292,6 +297,7 @@ def apply(client: Client, spec: ClientSpec, now: datetime) -> None:
         client.sector_identifier = urlsplit(spec.sector_identifier_uri).hostname
     client.jwks = spec.jwks
     client.token_endpoint_auth_signing_alg = spec.auth_signing_alg
+    client.min_acr = spec.min_acr
     client.updated_at = now
 
 
@@ -316,7 +322,8 @@ def spec_of(client: Client) -> ClientSpec:
         sensitive_purpose=client.sensitive_purpose,
         sensitive_legal_basis=client.sensitive_legal_basis,
         sector_identifier_uri=client.sector_identifier_uri, jwks=client.jwks,
-        jwks_uri=client.jwks_uri, auth_signing_alg=client.token_endpoint_auth_signing_alg)
+        jwks_uri=client.jwks_uri, auth_signing_alg=client.token_endpoint_auth_signing_alg,
+        min_acr=client.min_acr)
 
 
 def create(spec: ClientSpec, *, now: datetime, allow_http_loopback: bool,
@@ -354,4 +361,5 @@ def describe(client: Client) -> dict:
         "frontchannel_logout_uri": client.frontchannel_logout_uri,
         "grant_types": client.grant_types, "scope": client.scope,
         "first_party": client.first_party, "require_pkce": client.require_pkce,
+        "min_acr": client.min_acr,
     }

@@ -6,10 +6,12 @@ from .client import Client
 from .identity import IdentityDocument
 from .client_assertion import UsedClientAssertion
 from .organisation import Invitation, Membership, Organisation
+from .factor import RecoveryCode, TotpFactor, WebAuthnChallenge, WebAuthnCredential
 from .person import Person
 from .registration import ClientRequest, InitialAccessToken
 from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
+from .throttle import ThrottleCounter
 from .token import AccessToken, RefreshToken
 
 __all__ = [
@@ -28,8 +30,13 @@ __all__ = [
     "Person",
     "PersonRole",
     "ROLES",
+    "RecoveryCode",
     "RefreshToken",
     "SessionClient",
     "SsoSession",
     "UsedClientAssertion",
+    "ThrottleCounter",
+    "TotpFactor",
+    "WebAuthnChallenge",
+    "WebAuthnCredential",
 ]

@@ -45,6 +45,9 @@ class Client(db.Model):
     #: PKCE is required unless a confidential client explicitly relaxes it
     require_pkce: Mapped[bool] = mapped_column(Boolean, default=True)
     require_nonce: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: the lowest authentication level (acr) this client accepts, e.g. "urn:tongban:aal2";
+    #: a session below it is stepped up before a code is issued
+    min_acr: Mapped[str | None] = mapped_column(String(64))
     #: first-party portals skip the consent page (the person already trusts the government portal)
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="RS256")

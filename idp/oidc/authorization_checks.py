@@ -9,6 +9,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, InvalidScopeError
 from joserfc import jwt
 from joserfc.errors import JoseError
 
+from ..authn import assurance
 from . import claims as claims_mod
 from .errors import RequestNotSupportedError, RequestUriNotSupportedError
 from .keys import SIGNING_ALGS
@@ -92,6 +93,18 @@ def valid_claims_request(grant) -> None:
         raise InvalidRequestError(str(exc)) from exc
 
 
+def requested_acr(grant) -> None:
+    """The level the request asks for: the lowest of our levels in `acr_values` (any listed
+    value will do), or in an essential `acr` claim request (OIDC Core §5.5.1.1). Values that
+    are not ours are ignored, as acr_values is a voluntary request."""
+    values = (grant.request.payload.data.get("acr_values") or "").split()
+    acr_claim = ((grant.claims_request or {}).get("id_token") or {}).get("acr") or {}
+    if acr_claim.get("essential"):
+        values += [v for v in (acr_claim.get("values") or [acr_claim.get("value")])
+                   if isinstance(v, str)]
+    grant.requested_acr = assurance.lowest_known(values)
+
+
 def valid_id_token_hint(grant) -> None:
     """The hint must be an ID token we issued (signature by one of our published keys, our
     issuer); it may have expired (OIDC Core §3.1.2.1)."""
@@ -122,6 +135,7 @@ CHECKS = (
     valid_prompt,
     valid_max_age,
     valid_claims_request,
+    requested_acr,
     valid_id_token_hint,
 )
 
@@ -132,6 +146,7 @@ class AuthorizationRequestChecks:
     def __call__(self, grant) -> None:
         grant.claims_request = None
         grant.hinted_subject = None
+        grant.requested_acr = None
         grant.register_hook("after_validate_authorization_request_payload", self.run)
 
     @staticmethod

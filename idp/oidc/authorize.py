@@ -1,6 +1,7 @@
 """What the authorization endpoint must do next for a validated request: ask the person to log
 in, ask for consent, or issue the code. OIDC Core §3.1.2.3–§3.1.2.4: `prompt`, `max_age` and
-`id_token_hint` (Authlib leaves `max_age` and `id_token_hint` to us)."""
+`id_token_hint` (Authlib leaves `max_age` and `id_token_hint` to us); `acr_values` and the
+client's `min_acr`, met by stepping the session up (asking only for the missing factor)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from authlib.oauth2.rfc6749 import AccessDeniedError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from sqlalchemy import select
 
+from ..authn import assurance
 from ..extensions import db
 from ..models import Consent, Interaction, SsoSession
 from . import claims as claims_mod
@@ -18,6 +20,8 @@ from . import claims as claims_mod
 
 class Next(enum.Enum):
     LOGIN = "login"
+    #: the session is too weak for this request: ask only for the missing factor
+    STEP_UP = "step_up"
     CONSENT = "consent"
     ISSUE = "issue"
 
@@ -34,6 +38,13 @@ def consent_needed_for(grant) -> tuple[set[str], set[str]]:
 def sandbox_admits(client, session: SsoSession) -> bool:
     """Sandbox clients have not been approved: they meet test accounts only."""
     return client.environment != "sandbox" or session.person.is_test_account
+
+
+def required_acr(grant) -> str | None:
+    """The level a code for this request needs: the request's and the client's, whichever is
+    higher."""
+    return assurance.highest(getattr(grant, "requested_acr", None),
+                             grant.request.client.min_acr)
 
 
 def decide(grant, session: SsoSession | None, interaction: Interaction | None, now: datetime,
@@ -68,6 +79,11 @@ def decide(grant, session: SsoSession | None, interaction: Interaction | None, n
         hinted = getattr(grant, "hinted_subject", None)
         if hinted and hinted != claims_mod.subject_for(session.person, client, pairwise_key):
             return must_log_in()
+
+    if not assurance.meets(session.acr, required_acr(grant)):
+        if silent:
+            raise LoginRequiredError(redirect_uri=grant.redirect_uri, state=data.get("state"))
+        return Next.STEP_UP
 
     client = grant.request.client
     consented_here = interaction is not None and interaction.consent_at is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..authn import assurance
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from .client_auth import ALGORITHMS as ASSERTION_ALGS
 from .keys import SIGNING_ALGS
@@ -47,5 +48,5 @@ def metadata(prov: Provider) -> dict:
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": True,
         "frontchannel_logout_session_supported": True,
-        "acr_values_supported": ["urn:tongban:aal1"],
+        "acr_values_supported": list(assurance.ISSUED),
     }

@@ -23,3 +23,10 @@ class UnsupportedTokenTypeError(OAuth2Error):
     WWW-Authenticate challenge)."""
 
     error = "unsupported_token_type"
+
+
+class UnmetAuthenticationRequirementsError(OAuth2Error):
+    """OpenID Connect Core Unmet Authentication Requirements 1.0: the person could not (or
+    chose not to) reach the authentication level the request or the client requires."""
+
+    error = "unmet_authentication_requirements"

@@ -84,6 +84,8 @@ def access_token(prov: Provider, ctx: GrantContext, now: datetime, ttl: int
         body["auth_time"] = to_timestamp(ctx.auth_time)
     if ctx.acr:
         body["acr"] = ctx.acr
+    if ctx.amr:
+        body["amr"] = list(ctx.amr)  # RFC 9068 §2.2.1: resource servers may require a factor
     if ctx.sid:
         body["sid"] = ctx.sid
     value = sign(prov, ACCESS_TOKEN_ALG, body, typ="at+jwt")

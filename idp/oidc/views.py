@@ -25,6 +25,7 @@ from ..clock import utcnow
 from ..extensions import csrf, db
 from . import authorize as decisions
 from . import discovery, interactions, responses, userinfo
+from .errors import UnmetAuthenticationRequirementsError
 from .logout import logout_page
 from .provider import provider
 from .server import StoredRequest
@@ -105,8 +106,14 @@ def _run(oauth_request, interaction, ticket):
                 list(request.args.items(multi=True)), utcnow(), provider().settings.interaction_ttl)
             interactions.bind(interaction, browser_key())
         db.session.commit()
+        need = decisions.required_acr(grant)
+        resume_path = url_for("oidc.resume", ticket=ticket)
+        cancel_path = url_for("oidc.cancel", ticket=ticket) if need else None
         if step is decisions.Next.LOGIN:
-            return redirect(url_for("authn.login", next=url_for("oidc.resume", ticket=ticket)))
+            return redirect(url_for("authn.login", next=resume_path, acr=need, cancel=cancel_path))
+        if step is decisions.Next.STEP_UP:
+            return redirect(url_for("verify.second_factor", next=resume_path, acr=need,
+                                    cancel=cancel_path))
         return redirect(url_for("oidc.consent", ticket=ticket))
 
     params = grant.issue_code(sso)
@@ -115,6 +122,28 @@ def _run(oauth_request, interaction, ticket):
     db.session.commit()
     return responses.authorization_response(grant.redirect_uri, params,
                                             responses.response_mode(data))
+
+
+@bp.get("/authorize/cancel/<ticket>")
+def cancel(ticket: str):
+    """The person gave up on reaching the level the client needs: tell the client so."""
+    row = interactions.claim(ticket, browser_key(), utcnow())
+    if row is None:
+        return _error_page("interaction_expired", status=400)
+    oauth_request = StoredRequest(row.params)
+    try:
+        grant = server().get_consent_grant(request=oauth_request, end_user=None)
+    except OAuth2Error as error:
+        return _error_page(error.error, description=error.description)
+    row.completed_at = utcnow()
+    sso = sessions.current()
+    audit.record("authorization.abandoned", person_id=sso.person_id if sso else None,
+                 client_id=grant.request.client.client_id, acr=decisions.required_acr(grant))
+    db.session.commit()
+    error = UnmetAuthenticationRequirementsError(
+        redirect_uri=grant.redirect_uri, state=oauth_request.payload.data.get("state"),
+        description="The required authentication level was not reached.")
+    return responses.error_redirect(error, oauth_request.payload.data)
 
 
 @bp.route("/consent/<ticket>", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 from werkzeug.serving import make_server
@@ -85,3 +86,16 @@ class Portal:
                 self.process.kill()
         if self.process.stderr:
             self.process.stderr.close()
+
+
+@contextmanager
+def serving(app, port: int):
+    """Serve `app` on `port` in a thread for the duration of the block."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        thread.join(10)
