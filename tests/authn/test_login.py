@@ -122,6 +122,10 @@ def test_failures_are_indistinguishable(client, failures):
         "tongban_session" in c for c in r.headers.getlist("Set-Cookie")) for r, _ in responses)
 
 
+# Many failures in a row: lift the brute-force delays, which tests/authn/test_throttle.py covers.
+@pytest.mark.parametrize("settings_overrides",
+                         [{"throttle_free_failures": 1000, "throttle_hard_lock": 2000}],
+                         indirect=True)
 def test_failures_take_the_same_time(client, failures, monkeypatch):
     from idp.authn import passwords
 
@@ -131,17 +135,15 @@ def test_failures_take_the_same_time(client, failures, monkeypatch):
                         lambda *args: verified.append(args[0]) or real(*args))
     page = client.get("/login")
     token = csrf_token(page.get_data(as_text=True))
-    wall: dict[str, list[float]] = {reason: [] for reason, _a, _p in failures}
     cpu: dict[str, list[float]] = {reason: [] for reason, _a, _p in failures}
     for _ in range(9):
         # Interleaved, so that drifts in machine load affect every kind alike.
         for reason, account, password in failures:
             verified.clear()
-            started, started_cpu = time.perf_counter(), time.thread_time()
+            started_cpu = time.thread_time()
             response = client.post("/login", data={"csrf_token": token, "account": account,
                                                    "password": password})
             cpu[reason].append(time.thread_time() - started_cpu)
-            wall[reason].append(time.perf_counter() - started)
             assert response.status_code == 400
             # Exactly one argon2 verification, whether or not there is an account.
             assert len(verified) == 1
@@ -149,12 +151,8 @@ def test_failures_take_the_same_time(client, failures, monkeypatch):
     # by other processes competing for the machine.
     medians = {reason: statistics.median(values) for reason, values in cpu.items()}
     assert max(medians.values()) - min(medians.values()) < 0.005, medians
-    # Wall time on a shared two-core machine is noisy upwards only; the fastest of nine attempts
-    # is what each path costs when nothing else interferes. The CPU-time check above is the
-    # precise one (argon2 is CPU-bound); this one catches waiting that differs by path.
-    best = {reason: min(values) for reason, values in wall.items()}
-    fastest = min(best.values())
-    assert max(best.values()) - fastest < 0.010 + 0.5 * fastest, best
+    # Wall-clock medians (what an attacker measures) are compared, with retries for a busy
+    # machine, in tests/authn/test_enumeration.py.
 
 
 def test_failure_reasons_are_audited(app, client, failures):

@@ -2,10 +2,12 @@
 portal (clients/portal, a subprocess configured with the issued credentials) signs a citizen in
 — all in headless Chromium against the IdP on a loopback port."""
 
+import pyotp
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from ..conftest import PASSWORD
+from ..factors import enrol_totp
 from ..registration_fixtures import client_row, grant_role
 from .live import LiveIdP, Portal, free_port
 
@@ -31,6 +33,8 @@ def test_register_approve_and_sign_in_through_the_sample_portal(app, make_person
     make_person(username="developer", display_name="开发者小李")
     admin = make_person(username="sysadmin", display_name="系统管理员")
     grant_role(app, admin)
+    # Administrators need AAL2 at every login: password + authenticator app.
+    admin_totp = pyotp.TOTP(enrol_totp(app, admin))
     make_person(username="citizen", display_name="张三")
     portal_url = f"http://127.0.0.1:{PORTAL_PORT}"
 
@@ -63,6 +67,8 @@ def test_register_approve_and_sign_in_through_the_sample_portal(app, make_person
             adm = browser.new_context().new_page()
             adm.goto(idp.url + "/developer/admin/requests?lang=en")
             sign_in(adm, "sysadmin")
+            adm.fill("#totp-code", admin_totp.now())
+            adm.click("form:has(#totp-code) button[type=submit]")
             adm.click("text=社保查询门户")
             expect(adm.locator("text=" + f"{portal_url}/callback").first).to_be_visible()
             adm.screenshot(path=str(tmp_path / "approve.png"), full_page=True)
