@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     """Build the IdP. Raises :class:`ConfigError` (with a message for the operator) when the
     settings are unsafe or incomplete."""
     from . import cli, oidc
+    from .audit_trail import chain as audit_chain
     from .account.views import bp as account_bp
     from .authn import sessions
     from .authn.views import bp as authn_bp
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.extensions["tongban.settings"] = settings
     app.extensions["tongban.clock"] = Clock()
     app.extensions["tongban.login_context"] = login_context
+    app.extensions["tongban.audit_key"] = _audit_key(settings)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
@@ -142,6 +144,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
     with app.app_context():
         _configure_sqlite(app)
+    audit_chain.install(db.session)
 
     oidc.init_app(app)
     _ensure_signing_keys(app, settings)
@@ -161,6 +164,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
                 "lang_url": _lang_url}
 
     return app
+
+
+def _audit_key(settings: Settings) -> bytes:
+    from .oidc.provider import derive
+
+    return derive(settings.audit_key or settings.secret_key, "audit-chain")
 
 
 def _ensure_signing_keys(app: Flask, settings: Settings) -> None:

@@ -61,6 +61,12 @@ def login():
         except password_login.LoginFailed as exc:
             error = exc.public
         else:
+            if authn.person.password_reset_required:
+                # An officer asked for a new password: no session until one is chosen.
+                from .renewal import begin
+
+                db.session.commit()
+                return begin(authn, next_path)
             sessions.login(authn)
             db.session.commit()
             # 303: the browser GETs the next page and never re-submits the password.

@@ -48,6 +48,8 @@ class ClientSpec:
     redirect_uris: list[str] = field(default_factory=list)
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     frontchannel_logout_uri: str | None = None
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = True
     scope: str | None = None
     first_party: bool = False
     require_pkce: bool = True
@@ -73,7 +75,8 @@ def problems_of(spec: ClientSpec, *, allow_http_loopback: bool) -> list[str]:
     elif not spec.redirect_uris:
         problems.append("redirect_uris: at least one is required")
     for uri in [*spec.redirect_uris, *spec.post_logout_redirect_uris,
-                *([spec.frontchannel_logout_uri] if spec.frontchannel_logout_uri else [])]:
+                *([spec.frontchannel_logout_uri] if spec.frontchannel_logout_uri else []),
+                *([spec.backchannel_logout_uri] if spec.backchannel_logout_uri else [])]:
         # Outside production web portals may use loopback http (the local demo).
         problem = redirect_uris.registration_problem(uri, native=native or allow_http_loopback)
         if problem:
@@ -114,6 +117,8 @@ def create(spec: ClientSpec, *, now: datetime, allow_http_loopback: bool) -> tup
         redirect_uris=list(spec.redirect_uris),
         post_logout_redirect_uris=list(spec.post_logout_redirect_uris),
         frontchannel_logout_uri=spec.frontchannel_logout_uri,
+        backchannel_logout_uri=spec.backchannel_logout_uri,
+        backchannel_logout_session_required=spec.backchannel_logout_session_required,
         grant_types=DEFAULT_GRANTS[spec.client_type],
         response_types=[] if spec.client_type == "service" else ["code"],
         scope=scope, require_pkce=spec.require_pkce or public, require_nonce=spec.require_nonce,
@@ -134,6 +139,7 @@ def describe(client: Client) -> dict:
         "redirect_uris": client.redirect_uris,
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "frontchannel_logout_uri": client.frontchannel_logout_uri,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
         "grant_types": client.grant_types, "scope": client.scope,
         "first_party": client.first_party, "require_pkce": client.require_pkce,
     }

@@ -1,8 +1,9 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
 
-from .audit import AuditEvent
+from .audit import AuditArchive, AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
+from .logout_delivery import LogoutDelivery
 from .person import Person
 from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
@@ -10,11 +11,13 @@ from .token import AccessToken, RefreshToken
 
 __all__ = [
     "AccessToken",
+    "AuditArchive",
     "AuditEvent",
     "AuthorizationCode",
     "Client",
     "Consent",
     "Interaction",
+    "LogoutDelivery",
     "Person",
     "PersonRole",
     "ROLES",

@@ -8,7 +8,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from ..authn.sessions import session_ended
-    from . import logout, views
+    from . import backchannel, logout, views
     from .authorization_checks import AuthorizationRequestChecks
     from .endpoints import EndSession, Introspection, Revocation
     from .grants.authorization_code import AuthorizationCodeGrant
@@ -36,5 +36,7 @@ def init_app(app: Flask) -> None:
 
     # Ending an SSO session ends its tokens.
     session_ended.connect(logout.on_session_ended, weak=False)
+    # ...and every client that joined it is told, through the back-channel logout outbox.
+    session_ended.connect(backchannel.on_session_ended, weak=False)
 
     app.register_blueprint(views.bp)
