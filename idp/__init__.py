@@ -94,6 +94,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from . import cli, oidc
     from .audit_trail import chain as audit_chain
     from .account.views import bp as account_bp
+    from .admin.views import bp as admin_bp
+    from .authn.renewal import bp as renewal_bp
     from .authn import sessions
     from .authn.views import bp as authn_bp
     from .clock import Clock
@@ -151,6 +153,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
     app.register_blueprint(authn_bp)
     app.register_blueprint(account_bp)
+    app.register_blueprint(renewal_bp)
+    app.register_blueprint(admin_bp)
     register_error_handlers(app)
     register_security_headers(app)
     app.after_request(sessions.apply_cookie)

@@ -14,7 +14,8 @@ from .. import audit
 from ..clock import utcnow
 from ..extensions import db
 from . import archive as archive_mod
-from . import export, search, verify as verify_mod
+from . import export, search
+from . import verify as verify_mod
 
 audit_cli = AppGroup("audit", help="Audit trail: verify the hash chain, export, archive.")
 

@@ -27,6 +27,8 @@ class AuditFilter:
     person_id: int | None = None
     client_id: str | None = None
     event: str | None = None
+    #: any of these events (the account page's history, the overview's series)
+    events: tuple[str, ...] | None = None
     ip: str | None = None
     actor_id: int | None = None
     #: only actions taken by someone on another person's account (officers)
@@ -46,6 +48,8 @@ def _filtered(f: AuditFilter) -> Select:
                           (AuditEvent.ip, f.ip), (AuditEvent.actor_id, f.actor_id)):
         if value is not None:
             query = query.where(column == value)
+    if f.events:
+        query = query.where(AuditEvent.event.in_(f.events))
     if f.actors_only and f.actor_id is None:
         query = query.where(AuditEvent.actor_id.is_not(None))
     if f.since is not None:
