@@ -63,6 +63,9 @@ def record_hash(key: bytes, content: dict, prev_hash: str) -> str:
 
 def add_pending(session: Session, row: AuditEvent) -> None:
     """Queue a record for the chain; it is linked and inserted when the transaction commits."""
+    if not session.in_transaction():
+        # Begin (lazily, no SQL yet) so that a rollback before any statement still discards it.
+        session.begin()
     nested = session.get_nested_transaction()
     session.info.setdefault(PENDING, []).append((nested, row))
 

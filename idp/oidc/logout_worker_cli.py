@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from ..authn import session_admin
 from ..clock import utcnow
@@ -28,6 +29,7 @@ def _sweep(now) -> None:
 @click.option("--poll-interval", type=float, default=1.0, show_default=True)
 @click.option("--sweep-interval", type=float, default=60.0, show_default=True,
               help="Seconds between sweeps for expired sessions.")
+@with_appcontext
 def logout_worker_command(once, until_idle, max_seconds, poll_interval, sweep_interval):
     """Deliver queued back-channel logout tokens, with retries and backoff."""
     total = logout_worker.run(
