@@ -45,8 +45,8 @@ class ArchiveResult:
     last_hash: str
 
 
-def _open(path: Path, mode: str):
-    if path.suffix == ".gz":
+def _open(path: Path, mode: str, *, gz: bool | None = None):
+    if path.suffix == ".gz" if gz is None else gz:
         return gzip.open(path, mode + "t", encoding="utf-8")
     return open(path, mode, encoding="utf-8")
 
@@ -92,7 +92,7 @@ def archive(*, before: datetime, now: datetime, retention_days: int, output: Pat
         raise ArchiveRefused(f"the chain does not verify, nothing archived: {report.problem}")
 
     temporary = output.with_name(output.name + ".part")
-    with _open(temporary, "w") as fh:
+    with _open(temporary, "w", gz=output.suffix == ".gz") as fh:
         fh.write(json.dumps({"format": FORMAT, "created_at": at_text(now),
                              "first_id": report.first_id, "last_id": report.last_id,
                              "count": report.count, "prev_hash": prev,

@@ -27,6 +27,9 @@ class AuditEvent(db.Model):
         Index("ix_audit_event_event_at_id", "event", "at", "id"),
         Index("ix_audit_event_ip_at_id", "ip", "at", "id"),
         Index("ix_audit_event_actor_at_id", "actor_id", "at", "id"),
+        # Ids are never reused, not even after an archive empties the table (SQLite would
+        # otherwise start again at 1).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -68,7 +68,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_logout_delivery_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_logout_delivery_sid'), ['sid'], unique=False)
 
-    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+    # recreate + AUTOINCREMENT: SQLite must never reuse an id, even once an archive empties the
+    # table (PostgreSQL sequences never do).
+    with op.batch_alter_table('audit_event', schema=None, recreate=(
+            'always' if op.get_bind().dialect.name == 'sqlite' else 'auto'),
+                              table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.add_column(sa.Column('actor_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('prev_hash', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('hash', sa.String(length=64), nullable=True))
@@ -87,7 +91,8 @@ def upgrade():
 
     # ### end Alembic commands ###
     _chain_existing_records()
-    with op.batch_alter_table('audit_event', schema=None) as batch_op:
+    with op.batch_alter_table('audit_event', schema=None,
+                              table_kwargs={'sqlite_autoincrement': True}) as batch_op:
         batch_op.alter_column('prev_hash', existing_type=sa.String(length=64), nullable=False)
         batch_op.alter_column('hash', existing_type=sa.String(length=64), nullable=False)
     if op.get_bind().dialect.name == 'postgresql':
