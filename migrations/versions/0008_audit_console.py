@@ -14,6 +14,7 @@ Create Date: 2026-11-22 15:42:01.385005
 import hashlib
 import hmac
 import json
+from datetime import datetime
 
 from alembic import op
 from flask import current_app
@@ -119,7 +120,9 @@ def _chain_existing_records():
         if isinstance(detail, str):
             detail = json.loads(detail)
         at = row["at"]
-        content = {"at": at if isinstance(at, str) else at.isoformat(timespec="microseconds"),
+        if isinstance(at, str):  # SQLite hands raw text to a text() query
+            at = datetime.fromisoformat(at)
+        content = {"at": at.isoformat(timespec="microseconds"),
                    "event": row["event"], "person_id": row["person_id"],
                    "client_id": row["client_id"], "ip": row["ip"], "sid": row["sid"],
                    "actor_id": row["actor_id"], "detail": detail or {}, "prev_hash": prev}

@@ -159,6 +159,6 @@ def test_postgres_archive_deletes_only_what_it_may(pg_app, tmp_path):
     assert verify(pg_app, "--archive", str(path)).exit_code == 0
     from sqlalchemy import text
 
-    with pg_app.app_context(), db.engine.connect() as conn:
-        with pytest.raises(Exception, match="append-only"):
-            conn.execute(text("DELETE FROM audit_event"))
+    with pg_app.app_context(), db.engine.connect() as conn, \
+            pytest.raises(Exception, match="append-only"):
+        conn.execute(text("DELETE FROM audit_event"))

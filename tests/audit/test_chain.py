@@ -4,6 +4,7 @@ changed, removed or inserted, and names the first bad record when one was."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 
@@ -37,7 +38,7 @@ def test_records_form_one_chain(app):
     ids = write(app, 5, name="张三·李")
     chain = rows(app)
     assert chain[0].prev_hash == GENESIS
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         assert after.prev_hash == before.hash
     key = app.extensions["tongban.audit_key"]
     for row in chain:

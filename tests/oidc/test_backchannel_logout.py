@@ -98,8 +98,8 @@ def test_logout_token_on_rp_initiated_logout(app, client, make_person, make_clie
 def test_pairwise_client_gets_its_own_sub(app, client, make_person, make_client):
     receiver = Receiver().start()
     try:
-        rp, person, tokens = joined_session(client, make_person, make_client, receiver.url,
-                                            subject_type="pairwise")
+        _rp, person, tokens = joined_session(client, make_person, make_client, receiver.url,
+                                             subject_type="pairwise")
         logout(client)
         run_worker(app)
     finally:
@@ -156,7 +156,7 @@ def test_outbox_delivers_after_the_portal_comes_back(app, client, make_person, m
 def test_permanent_failure_is_visible_to_officers(app, client, make_person, make_client):
     receiver = Receiver(status=400).start()
     try:
-        rp, person, _ = joined_session(client, make_person, make_client, receiver.url)
+        rp, _person, _ = joined_session(client, make_person, make_client, receiver.url)
         logout(client)
         run_worker(app)
     finally:
