@@ -45,8 +45,9 @@ def hourly(events: tuple[str, ...], now: datetime) -> list[tuple[str, int]]:
 
 
 def per_channel(now: datetime) -> dict[str, dict[str, int]]:
-    """Sign-ins by the channel of the session they opened; failures by the channel the login
-    path names in its audit detail (the web form names none: web)."""
+    """Sessions started, by their channel; failed logins by the channel the login path names in
+    its audit detail (the web form names none: web). Logins that renew an existing session
+    open no new one, so this column can be lower than the hourly sign-in count."""
     since = now - timedelta(hours=HOURS)
     table: dict[str, dict[str, int]] = {}
     for channel, count in db.session.execute(

@@ -55,6 +55,10 @@ def apps_of(person: Person, now: datetime) -> list[AuthorisedApp]:
         item = app_for(db.session.get(Client, token.client_id))
         item.scopes |= set(token.scope.split())
         item.offline = item.offline or "offline_access" in token.scope.split()
+    for token in db.session.scalars(select(AccessToken).where(
+            AccessToken.person_id == person.id, AccessToken.revoked_at.is_(None),
+            AccessToken.expires_at > now)):
+        app_for(db.session.get(Client, token.client_id)).scopes |= set(token.scope.split())
     for joined in db.session.scalars(
             select(SessionClient).join(SsoSession, SsoSession.id == SessionClient.session_id)
             .where(SsoSession.person_id == person.id, SsoSession.ended_at.is_(None),
