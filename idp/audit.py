@@ -20,7 +20,7 @@ from .models import AuditEvent
 
 log = logging.getLogger(__name__)
 
-EVENT_NAME = re.compile(r"^[a-z_]+\.[a-z_]+$")
+EVENT_NAME = re.compile(r"^[a-z_]+\.[a-z_]+\Z")  # \Z: "$" would let a trailing newline in
 #: Detail keys that could carry something replayable; the writer refuses them outright.
 FORBIDDEN_KEYS = re.compile(r"password|secret|token|code|otp|cookie|verifier|assertion", re.I)
 #: ...except these, which name things rather than hold them.

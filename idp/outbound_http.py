@@ -30,7 +30,8 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        # A 2xx with an oversized answer is not trusted as a success either.
+        return self.error is None and self.status is not None and 200 <= self.status < 300
 
 
 def post_form(url: str, data: dict[str, str], *, timeout: float,

@@ -1,6 +1,13 @@
-"""The relying parties that hold something of a person: a remembered consent, a live refresh
-token, or a place in one of the person's live sessions; what data each receives; and the
-person's withdrawal, which ends all of it for that client."""
+"""The relying parties that hold something of a person: a remembered consent, a live token, or
+a place in one of the person's live sessions; what data each receives; and the person's
+withdrawal, which ends all of it for that client.
+
+Consent is not tied to a session. What a session grants ends with it (its access tokens and its
+refresh tokens, see revocation.py; offline_access tokens excepted, as the person asked); a
+consent is the person's standing decision about a client (PIPL art. 14: given freely, withdrawn
+as easily), kept across logins so they are not asked again every time, and it ends only when
+the person withdraws it here.
+"""
 
 from __future__ import annotations
 
