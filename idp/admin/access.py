@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import g, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import inspect
 
 from .. import audit
 from ..authn import sessions
@@ -26,8 +27,10 @@ from .roles import roles_of
 ACR_LADDER = ("urn:tongban:aal1", "urn:tongban:aal2", "urn:tongban:aal3")
 #: Every administrator needs at least this.
 ADMIN_MIN_ACR = "urn:tongban:aal2"
-#: ...and an authentication no older than this (DESIGN §5: admin sessions ≤ 12 h).
+#: ...and an authentication no older than this (DESIGN §5: admin sessions ≤ 12 h)...
 ADMIN_MAX_AUTH_AGE = timedelta(hours=12)
+#: ...and no more than this since the session was last used (DESIGN §5: ≤ 15 min idle).
+ADMIN_MAX_IDLE = timedelta(minutes=15)
 #: Query parameters worth keeping in the audit record of a page view.
 AUDITED_QUERY = ("person", "client", "ip", "channel", "since", "until", "state", "event",
                  "actor", "admins", "format", "q")
@@ -55,12 +58,14 @@ def acr_at_least(acr: str | None, minimum: str) -> bool:
 
 
 def refusal_for(session: SsoSession, held: set[str], needed: tuple[str, ...],
-                now: datetime) -> Refusal | None:
+                now: datetime, last_used: datetime | None = None) -> Refusal | None:
     if not held & set(needed):
         return Refusal.NO_ROLE
     if not acr_at_least(session.acr, ADMIN_MIN_ACR):
         return Refusal.WEAK_AUTHENTICATION
     if now - session.auth_time > ADMIN_MAX_AUTH_AGE:
+        return Refusal.STALE_AUTHENTICATION
+    if last_used is not None and now - last_used > ADMIN_MAX_IDLE:
         return Refusal.STALE_AUTHENTICATION
     return None
 
@@ -86,8 +91,12 @@ def require_role(*needed: str):
                 if _is_api():
                     return jsonify({"error": "login_required"}), 401
                 return redirect(url_for("authn.login", next=request.path))
+            # When the session was used before this request (sessions.current() has just moved
+            # last_seen_at forward; the old value is still in the unflushed change).
+            changed = inspect(session).attrs.last_seen_at.history
+            last_used = changed.deleted[0] if changed.deleted else session.last_seen_at
             held = roles_of(session.person_id)
-            refusal = refusal_for(session, held, needed, utcnow())
+            refusal = refusal_for(session, held, needed, utcnow(), last_used)
             if refusal is not None:
                 audit.record("admin.refused", actor_id=session.person_id, sid=session.sid,
                              page=request.endpoint, reason=refusal.value)

@@ -161,6 +161,18 @@ def test_old_authentication_must_be_renewed(app, client, make_person, frozen_clo
     assert 'data-refusal="login_again"' in response.get_data(as_text=True)
 
 
+def test_idle_console_session_must_be_renewed(app, client, make_person, frozen_clock):
+    officer(app, client, make_person, AUD)
+    frozen_clock.advance(14 * 60)
+    assert client.get("/admin/audit").status_code == 200
+    frozen_clock.advance(14 * 60)  # active 14 minutes ago: still fine
+    assert client.get("/admin/audit").status_code == 200
+    frozen_clock.advance(16 * 60)
+    response = client.get("/admin/audit")
+    assert response.status_code == 403
+    assert 'data-refusal="login_again"' in response.get_data(as_text=True)
+
+
 def test_not_signed_in(client):
     assert client.get("/admin/audit").status_code == 302
     assert client.get("/admin/api/audit").status_code == 401
