@@ -1,8 +1,8 @@
 """`make run`: the embedded default, end to end, on 127.0.0.1.
 
 Migrates the SQLite database under instance/, generates signing keys into keys/, seeds a demo
-citizen and two demo portals, starts the IdP (gunicorn) and both portals, and prints how to log
-in. Ctrl-C stops everything it started.
+citizen and two demo portals, starts the IdP (gunicorn), the back-channel logout worker and both
+portals, and prints how to log in. Ctrl-C stops everything it started.
 
 Ports: TONGBAN_PORT (5000), PORTAL_A_PORT (5001), PORTAL_B_PORT (5002).
 """
@@ -70,6 +70,9 @@ def main() -> None:
          "wsgi:app"],
         cwd=ROOT))
     wait_for(f"{issuer}/.well-known/openid-configuration")
+    # Delivers back-channel logout tokens and ends expired sessions.
+    children.append(subprocess.Popen([*flask, "logout-worker", "--poll-interval", "0.5"],
+                                     cwd=ROOT))
     for (name, creds), letter in zip(sorted(portals.items()), sorted(ports), strict=False):
         env = dict(os.environ, PORTAL_NAME=name, PORTAL_PORT=str(ports[letter]),
                    PORTAL_CLIENT_ID=creds["client_id"],
@@ -89,7 +92,8 @@ def main() -> None:
     Demo citizen:        demo / tongban-demo-2026   (or 13800138000 / tongban-demo-2026)
 
   Sign in at portal A, then open portal B: you are already signed in there.
-  Sign out at either portal and both sign out. Press Ctrl-C to stop.
+  Sign out at either portal and both sign out; so do both when you end the session on
+  your account page ({issuer}/account/sessions). Press Ctrl-C to stop.
 """, flush=True)
     while True:
         for child in children:

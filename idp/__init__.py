@@ -93,7 +93,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     settings are unsafe or incomplete."""
     from . import cli, developer, oidc
     from .account.factors import bp as factors_bp
+    from .audit_trail import chain as audit_chain
     from .account.views import bp as account_bp
+    from .admin.views import bp as admin_bp
+    from .authn.renewal import bp as renewal_bp
     from .authn import sessions
     from .authn.second_factor_views import bp as verify_bp
     from .authn.views import bp as authn_bp
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.extensions["tongban.settings"] = settings
     app.extensions["tongban.clock"] = Clock()
     app.extensions["tongban.login_context"] = login_context
+    app.extensions["tongban.audit_key"] = _audit_key(settings)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent.parent / "migrations"))
@@ -144,6 +148,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=_select_locale)
     with app.app_context():
         _configure_sqlite(app)
+    audit_chain.install(db.session)
 
     oidc.init_app(app)
     _ensure_signing_keys(app, settings)
@@ -153,6 +158,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(account_bp)
     developer.init_app(app)
     app.register_blueprint(factors_bp)
+    app.register_blueprint(renewal_bp)
+    app.register_blueprint(admin_bp)
     register_error_handlers(app)
     register_security_headers(app)
     app.after_request(sessions.apply_cookie)
@@ -166,6 +173,12 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
                 "lang_url": _lang_url}
 
     return app
+
+
+def _audit_key(settings: Settings) -> bytes:
+    from .oidc.provider import derive
+
+    return derive(settings.audit_key or settings.secret_key, "audit-chain")
 
 
 def _ensure_signing_keys(app: Flask, settings: Settings) -> None:

@@ -1,13 +1,19 @@
 """The one audit writer. Events are named `<object>.<verb>` (login.succeeded, token.revoked, ...),
-appended to the audit table in the caller's transaction, and never carry a secret."""
+written in the caller's transaction, and never carry a secret.
+
+Records join the tamper-evident hash chain when that transaction commits
+(idp/audit_trail/chain.py); a transaction that rolls back leaves no record.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 
 from flask import has_request_context
 
+from .audit_trail import chain
 from .clock import utcnow
 from .extensions import db
 from .models import AuditEvent
@@ -26,7 +32,10 @@ class AuditError(ValueError):
 
 
 def record(event: str, *, person_id: int | None = None, client_id: str | None = None,
-           sid: str | None = None, ip: str | None = None, **detail) -> AuditEvent:
+           sid: str | None = None, ip: str | None = None, actor_id: int | None = None,
+           **detail) -> AuditEvent:
+    """Append an event. `person_id` is whom it concerns; `actor_id` who did it, when that was
+    someone else (an officer)."""
     if not EVENT_NAME.match(event):
         raise AuditError(f"audit event names are <object>.<verb>: {event!r}")
     for key in detail:
@@ -36,8 +45,10 @@ def record(event: str, *, person_id: int | None = None, client_id: str | None = 
         from .security import client_ip
 
         ip = client_ip()
+    # Stored exactly as hashed: what comes back from the database canonicalises the same.
+    detail = json.loads(chain.canonical_json(detail))
     row = AuditEvent(at=utcnow(), event=event, person_id=person_id, client_id=client_id,
-                     sid=sid, ip=ip, detail=detail)
-    db.session.add(row)
+                     sid=sid, ip=ip, actor_id=actor_id, detail=detail)
+    chain.add_pending(db.session(), row)
     log.info("audit %s person=%s client=%s", event, person_id, client_id)
     return row

@@ -79,6 +79,7 @@ def keys_prune():
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
 @click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
 @click.option("--frontchannel-logout-uri", default=None)
+@click.option("--backchannel-logout-uri", default=None)
 @click.option("--scope", default=None, help="Space-separated scopes the client may ask for.")
 @click.option("--first-party", is_flag=True, help="A government portal: no consent page.")
 @click.option("--auth-method", default=None,
@@ -94,7 +95,8 @@ def keys_prune():
 @click.option("--client-id", default=None, help="Fixed client id (demo and tests).")
 @click.option("--client-secret", default=None, help="Fixed client secret (demo and tests).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_logout_uri, scope,
+def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_logout_uri,
+                   backchannel_logout_uri, scope,
                    first_party, auth_method, id_token_alg, pairwise, no_pkce, require_nonce,
                    min_acr, client_id, client_secret, as_json):
     """Register a client and print its id and secret (the secret is shown only now)."""
@@ -102,7 +104,8 @@ def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_l
 
     spec = ClientSpec(name=name, client_type=client_type, redirect_uris=list(redirect_uris),
                       post_logout_redirect_uris=list(post_logout),
-                      frontchannel_logout_uri=frontchannel_logout_uri, scope=scope,
+                      frontchannel_logout_uri=frontchannel_logout_uri,
+                      backchannel_logout_uri=backchannel_logout_uri, scope=scope,
                       first_party=first_party, require_pkce=not no_pkce,
                       require_nonce=require_nonce, auth_method=auth_method,
                       id_token_alg=id_token_alg,
@@ -244,13 +247,18 @@ def demo_seed(portals, output):
         name, _, base = item.partition("=")
         base = base.rstrip("/")
         known = credentials.get(name)
-        if known and db.session.scalar(select(Client).where(
-                Client.client_id == known["client_id"])):
+        existing = known and db.session.scalar(select(Client).where(
+            Client.client_id == known["client_id"]))
+        if existing:
+            # Portals seeded before back-channel logout existed learn their endpoint now.
+            existing.backchannel_logout_uri = existing.backchannel_logout_uri or (
+                base + "/backchannel-logout")
             continue
         client, secret = create(ClientSpec(
             name=name, client_type="web", redirect_uris=[base + "/callback"],
             post_logout_redirect_uris=[base + "/"], frontchannel_logout_uri=base
-            + "/frontchannel-logout", first_party=True), now=now, allow_http_loopback=True)
+            + "/frontchannel-logout", backchannel_logout_uri=base + "/backchannel-logout",
+            first_party=True), now=now, allow_http_loopback=True)
         credentials[name] = {"client_id": client.client_id, "client_secret": secret,
                              "base_url": base}
     db.session.commit()
@@ -261,6 +269,28 @@ def demo_seed(portals, output):
                file=sys.stderr)
 
 
+@users_cli.command("disable")
+@click.argument("username")
+def users_disable(username):
+    """Disable an account: its sessions end and every portal that joined them is told."""
+    from .authn.account_status import disable
+    from .models import Person
+
+    person = db.session.scalar(select(Person).where(Person.username == username))
+    if person is None:
+        raise click.ClickException(f"no person {username}")
+    ended = disable(person, utcnow(), actor_id=None, via="cli")
+    db.session.commit()
+    click.echo(f"disabled {username}; {ended} session(s) ended")
+
+
 def register(app: Flask) -> None:
-    for group in (keys_cli, clients_cli, users_cli, demo_cli):
+    from .admin.roles_cli import roles_cli
+    from .audit_trail.cli import audit_cli
+    from .authn.sessions_cli import sessions_cli
+    from .oidc.logout_worker_cli import logout_worker_command
+
+    for group in (keys_cli, clients_cli, users_cli, demo_cli, audit_cli, roles_cli,
+                  sessions_cli):
         app.cli.add_command(group)
+    app.cli.add_command(logout_worker_command)

@@ -144,6 +144,32 @@ class Settings:
     #: TONGBAN_FETCH_MAX_BYTES: the largest response body the IdP reads from a client's URL.
     fetch_max_bytes: int = 256 * 1024
 
+    # --- audit trail ------------------------------------------------------------------------------
+    #: TONGBAN_AUDIT_KEY: keys the audit hash chain (HMAC-SHA256), so that someone who can write
+    #: to the database cannot forge records or re-chain after tampering. Default: derived from
+    #: TONGBAN_SECRET_KEY. Keep it (and any previous value) as long as the records it chained.
+    audit_key: str = ""
+    #: TONGBAN_AUDIT_RETENTION_DAYS: records younger than this are never archived (at least 180).
+    audit_retention_days: int = 180
+
+    # --- back-channel logout ----------------------------------------------------------------------
+    #: TONGBAN_LOGOUT_MAX_ATTEMPTS: deliveries of a logout token before it is marked failed.
+    logout_max_attempts: int = 8
+    #: TONGBAN_LOGOUT_RETRY_BASE / TONGBAN_LOGOUT_RETRY_MAX: seconds before the first retry,
+    #: doubling after each failure, never more than the maximum.
+    logout_retry_base: int = 10
+    logout_retry_max: int = 3600
+    #: TONGBAN_LOGOUT_TIMEOUT: seconds a client has to answer a logout token.
+    logout_timeout: int = 5
+
+    # --- officer console --------------------------------------------------------------------------
+    #: TONGBAN_ALERT_WINDOW: seconds over which failed logins are counted for alerts.
+    alert_window: int = 900
+    #: TONGBAN_ALERT_SOURCE_FAILURES / TONGBAN_ALERT_ACCOUNT_FAILURES: failed logins within the
+    #: window from one address / against one account that raise an alert.
+    alert_source_failures: int = 20
+    alert_account_failures: int = 5
+
     # --- pages ------------------------------------------------------------------------------------
     #: TONGBAN_DEFAULT_LOCALE: the language pages are shown in when nothing else decides.
     default_locale: str = "zh_Hans_CN"
@@ -239,6 +265,15 @@ class Settings:
             fetch_allow_loopback=_bool("TONGBAN_FETCH_ALLOW_LOOPBACK", env != "production"),
             fetch_timeout=float(_int("TONGBAN_FETCH_TIMEOUT", 5)),
             fetch_max_bytes=_int("TONGBAN_FETCH_MAX_BYTES", 256 * 1024),
+            audit_key=_env("TONGBAN_AUDIT_KEY", ""),
+            audit_retention_days=_int("TONGBAN_AUDIT_RETENTION_DAYS", 180),
+            logout_max_attempts=_int("TONGBAN_LOGOUT_MAX_ATTEMPTS", 8),
+            logout_retry_base=_int("TONGBAN_LOGOUT_RETRY_BASE", 10),
+            logout_retry_max=_int("TONGBAN_LOGOUT_RETRY_MAX", 3600),
+            logout_timeout=_int("TONGBAN_LOGOUT_TIMEOUT", 5),
+            alert_window=_int("TONGBAN_ALERT_WINDOW", 900),
+            alert_source_failures=_int("TONGBAN_ALERT_SOURCE_FAILURES", 20),
+            alert_account_failures=_int("TONGBAN_ALERT_ACCOUNT_FAILURES", 5),
             default_locale=_env("TONGBAN_DEFAULT_LOCALE", "zh_Hans_CN"),
             site_name=_env("TONGBAN_SITE_NAME", "通办"),
         )
@@ -297,5 +332,10 @@ class Settings:
                             "at least 1")
         if self.throttle_hard_lock <= self.throttle_free_failures:
             problems.append("TONGBAN_THROTTLE_HARD_LOCK must exceed TONGBAN_THROTTLE_FREE_FAILURES")
+        if self.audit_retention_days < 180:
+            problems.append("TONGBAN_AUDIT_RETENTION_DAYS must be at least 180")
+        if self.logout_max_attempts < 1 or not 1 <= self.logout_timeout <= 60:
+            problems.append("TONGBAN_LOGOUT_MAX_ATTEMPTS must be at least 1 and "
+                            "TONGBAN_LOGOUT_TIMEOUT between 1 and 60 seconds")
         if problems:
             raise ConfigError("Tongban cannot start:\n  - " + "\n  - ".join(problems))

@@ -2,7 +2,8 @@
 
 It is what a department's web portal looks like when integrated: code flow with PKCE and nonce,
 ID token validated against the IdP's JWKS, RP-initiated logout with `id_token_hint`, and
-front-channel logout that ends the portal's own session when the IdP session ends.
+front-channel and back-channel logout that end the portal's own session when the IdP session
+ends (back-channel: the IdP POSTs a signed logout token, see backchannel.py).
 
 Run: `python -m clients.portal` with PORTAL_NAME, PORTAL_PORT, TONGBAN_ISSUER, PORTAL_CLIENT_ID
 and PORTAL_CLIENT_SECRET in the environment (``make run`` does this for two demo portals).
@@ -17,7 +18,9 @@ import secrets
 import threading
 
 from authlib.integrations.flask_client import OAuth, OAuthError
-from flask import Flask, redirect, request, session, url_for
+from flask import Flask, jsonify, redirect, request, session, url_for
+
+from .backchannel import LogoutTokenError, LogoutTokenVerifier
 
 
 class SessionStore:
@@ -40,6 +43,14 @@ class SessionStore:
     def drop(self, key: str | None) -> None:
         with self._lock:
             self._by_id.pop(key, None)
+
+    def drop_sub(self, iss: str, sub: str) -> int:
+        with self._lock:
+            doomed = [k for k, v in self._by_id.items()
+                      if v.get("claims", {}).get("sub") == sub and v.get("iss") == iss]
+            for key in doomed:
+                del self._by_id[key]
+        return len(doomed)
 
     def drop_sid(self, iss: str, sid: str) -> int:
         with self._lock:
@@ -69,6 +80,10 @@ def create_portal(*, name: str, issuer: str, client_id: str, client_secret: str,
         server_metadata_url=issuer + "/.well-known/openid-configuration",
         client_kwargs={"scope": "openid profile email phone", "code_challenge_method": "S256"},
     )
+
+    verifier = LogoutTokenVerifier(issuer=issuer, client_id=client_id,
+                                   jwks=lambda force: idp.fetch_jwk_set(force=force))
+    app.extensions["portal.logout_verifier"] = verifier
 
     def current() -> dict | None:
         return store.get(session.get("portal_session"))
@@ -139,6 +154,23 @@ def create_portal(*, name: str, issuer: str, client_id: str, client_secret: str,
             store.drop_sid(issuer, request.args["sid"])
         response = app.make_response(("", 200))
         response.headers["Cache-Control"] = "no-cache, no-store"
+        return response
+
+    @app.post("/backchannel-logout")
+    def backchannel_logout():
+        """OIDC Back-Channel Logout 1.0 §2.5–2.8: the IdP POSTs a logout token."""
+        try:
+            claims = verifier.verify(request.form.get("logout_token"))
+        except LogoutTokenError as exc:
+            response = jsonify({"error": "invalid_request", "error_description": str(exc)})
+            response.status_code = 400
+        else:
+            if claims.get("sid"):
+                store.drop_sid(issuer, claims["sid"])
+            else:
+                store.drop_sub(issuer, claims["sub"])
+            response = app.make_response(("", 200))
+        response.headers["Cache-Control"] = "no-store"
         return response
 
     return app

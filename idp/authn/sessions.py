@@ -123,13 +123,15 @@ def touch(session: SsoSession, now: datetime) -> None:
         session.last_seen_at = now
 
 
-def end(session: SsoSession, now: datetime, reason: str) -> None:
-    """End a session; listeners (logout propagation, token revocation) run in this transaction."""
+def end(session: SsoSession, now: datetime, reason: str, *, actor_id: int | None = None) -> None:
+    """End a session; listeners (logout propagation, token revocation) run in this transaction.
+    `actor_id`: the officer who ended someone else's session."""
     if session.ended_at is not None:
         return
     session.ended_at = now
     session.end_reason = reason
-    audit.record("session.ended", person_id=session.person_id, sid=session.sid, reason=reason)
+    audit.record("session.ended", person_id=session.person_id, sid=session.sid, reason=reason,
+                 actor_id=actor_id)
     session_ended.send(session, reason=reason, now=now)
 
 

@@ -75,6 +75,13 @@ def login():
         except throttle.AccountLocked as exc:
             error, status = exc.public, exc.status
         else:
+            if authn.person.password_reset_required:
+                # An officer asked for a new password: no session until one is chosen (and
+                # then the second factor is still asked for, as at every login).
+                from .renewal import begin
+
+                db.session.commit()
+                return begin(authn, next_path, requested)
             from .second_factor_views import after_first_factor
 
             # 303: the browser GETs the next page and never re-submits the password.

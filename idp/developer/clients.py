@@ -106,6 +106,7 @@ class ClientSpec:
     post_logout_redirect_uris: list[str] = field(default_factory=list)
     frontchannel_logout_uri: str | None = None
     backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = True
     scope: str | None = None
     first_party: bool = False
     require_pkce: bool = True
@@ -276,6 +277,7 @@ def apply(client: Client, spec: ClientSpec, now: datetime) -> None:
     client.post_logout_redirect_uris = list(spec.post_logout_redirect_uris)
     client.frontchannel_logout_uri = spec.frontchannel_logout_uri
     client.backchannel_logout_uri = spec.backchannel_logout_uri
+    client.backchannel_logout_session_required = spec.backchannel_logout_session_required
     client.grant_types = list(rule.grants)
     client.response_types = ["code"] if rule.interactive else []
     client.scope = spec.effective_scope
@@ -308,7 +310,9 @@ def spec_of(client: Client) -> ClientSpec:
         redirect_uris=list(client.redirect_uris or []),
         post_logout_redirect_uris=list(client.post_logout_redirect_uris or []),
         frontchannel_logout_uri=client.frontchannel_logout_uri,
-        backchannel_logout_uri=client.backchannel_logout_uri, scope=client.scope,
+        backchannel_logout_uri=client.backchannel_logout_uri,
+        backchannel_logout_session_required=client.backchannel_logout_session_required,
+        scope=client.scope,
         first_party=client.first_party, require_pkce=client.require_pkce,
         require_nonce=client.require_nonce,
         auth_method=(None if client.token_endpoint_auth_method == "none"  # noqa: S105
@@ -359,6 +363,7 @@ def describe(client: Client) -> dict:
         "redirect_uris": client.redirect_uris,
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "frontchannel_logout_uri": client.frontchannel_logout_uri,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
         "grant_types": client.grant_types, "scope": client.scope,
         "first_party": client.first_party, "require_pkce": client.require_pkce,
         "min_acr": client.min_acr,

@@ -1,12 +1,13 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
 
-from .audit import AuditEvent
+from .audit import AuditArchive, AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
 from .identity import IdentityDocument
 from .client_assertion import UsedClientAssertion
 from .organisation import Invitation, Membership, Organisation
 from .factor import RecoveryCode, TotpFactor, WebAuthnChallenge, WebAuthnCredential
+from .logout_delivery import LogoutDelivery
 from .person import Person
 from .registration import ClientRequest, InitialAccessToken
 from .role import ROLES, PersonRole
@@ -16,6 +17,7 @@ from .token import AccessToken, RefreshToken
 
 __all__ = [
     "AccessToken",
+    "AuditArchive",
     "AuditEvent",
     "AuthorizationCode",
     "Client",
@@ -27,6 +29,7 @@ __all__ = [
     "Invitation",
     "Membership",
     "Organisation",
+    "LogoutDelivery",
     "Person",
     "PersonRole",
     "ROLES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -29,8 +29,11 @@ class Person(db.Model):
     display_name: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
-    #: "active" or "disabled"
+    #: "active", "locked" (by an officer, reversible) or "disabled"
     status: Mapped[str] = mapped_column(String(16), default="active")
+    #: an officer asked for a new password: the next password login must set one first
+    password_reset_required: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                          server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
     #: set for a test account: a made-up person an organisation's developers created to try

@@ -8,7 +8,7 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from ..authn.sessions import session_ended
-    from . import logout, registration_views, token_logs, views
+    from . import backchannel, logout, registration_views, token_logs, views
     from .authorization_checks import AuthorizationRequestChecks
     from .client_auth import PrivateKeyJWT
     from .client_jwks import JwksCache
@@ -47,6 +47,8 @@ def init_app(app: Flask) -> None:
 
     # Ending an SSO session ends its tokens.
     session_ended.connect(logout.on_session_ended, weak=False)
+    # ...and every client that joined it is told, through the back-channel logout outbox.
+    session_ended.connect(backchannel.on_session_ended, weak=False)
 
     app.register_blueprint(views.bp)
     app.register_blueprint(registration_views.bp)

@@ -48,5 +48,7 @@ def metadata(prov: Provider) -> dict:
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": True,
         "frontchannel_logout_session_supported": True,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
         "acr_values_supported": list(assurance.ISSUED),
     }
