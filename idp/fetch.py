@@ -29,7 +29,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from .settings import Settings
 
@@ -59,6 +59,11 @@ class FetchRefused(FetchError):
 
 class FetchFailed(FetchError):
     """The URL was allowed but could not be fetched (network, status, time, size, format)."""
+
+    def __init__(self, public: str, detail: str | None = None, *, kind: str = "failed"):
+        super().__init__(public, detail)
+        #: "timeout", "too_large", "connection" or "failed": for callers that report outcomes
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -183,7 +188,7 @@ def fetch(url: str, *, allow_loopback: bool, timeout: float, max_bytes: int,
     current = url
     for _ in range(MAX_REDIRECTS + 1):
         target = _vet(current, allow_loopback=allow_loopback, resolve=resolve)
-        status, headers, body = _get(target, accept, deadline, max_bytes)
+        status, headers, body = _send(target, "GET", accept, deadline, max_bytes)
         if status in (301, 302, 303, 307, 308):
             location = headers.get("location")
             if not location:
@@ -200,18 +205,32 @@ def fetch(url: str, *, allow_loopback: bool, timeout: float, max_bytes: int,
 def _remaining(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise FetchFailed("The URL took too long to answer.")
+        raise FetchFailed("The URL took too long to answer.", kind="timeout")
     return left
 
 
-def _get(target: _Target, accept: str, deadline: float, max_bytes: int
-         ) -> tuple[int, dict[str, str], bytes]:
+def post_form(url: str, data: dict[str, str], *, allow_loopback: bool, timeout: float,
+              max_bytes: int, resolve: Resolver | None = None) -> tuple[int, bytes]:
+    """POST a form to `url` under the same address rules (back-channel logout and any other
+    call to a URL a client registered). Redirects are never followed: the status is returned.
+    Raises FetchRefused / FetchFailed like :func:`fetch`."""
+    deadline = time.monotonic() + timeout
+    target = _vet(url, allow_loopback=allow_loopback, resolve=resolve or _system_resolve)
+    status, _headers, body = _send(target, "POST", "*/*", deadline, max_bytes,
+                                   body=urlencode(data).encode())
+    return status, body
+
+
+def _send(target: _Target, method: str, accept: str, deadline: float, max_bytes: int,
+          body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
     cls = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
     conn = cls(target, timeout=_remaining(deadline))
+    headers = {"Accept": accept, "User-Agent": USER_AGENT, "Accept-Encoding": "identity",
+               "Connection": "close"}
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
     try:
-        conn.request("GET", target.path, headers={
-            "Accept": accept, "User-Agent": USER_AGENT, "Accept-Encoding": "identity",
-            "Connection": "close"})
+        conn.request(method, target.path, body=body, headers=headers)
         # Kept: the connection lets go of its socket once a "close" response is read.
         sock = conn.sock
         sock.settimeout(_remaining(deadline))
@@ -221,7 +240,7 @@ def _get(target: _Target, accept: str, deadline: float, max_bytes: int
             return response.status, headers, b""
         length = headers.get("content-length")
         if length and length.isdigit() and int(length) > max_bytes:
-            raise FetchFailed("The document is too large.", f"{length} bytes")
+            raise FetchFailed("The document is too large.", f"{length} bytes", kind="too_large")
         chunks, size = [], 0
         while True:
             # read1: at most one socket read, so a server trickling bytes cannot stretch a
@@ -232,16 +251,18 @@ def _get(target: _Target, accept: str, deadline: float, max_bytes: int
                 break
             size += len(chunk)
             if size > max_bytes:
-                raise FetchFailed("The document is too large.", f"> {max_bytes} bytes")
+                raise FetchFailed("The document is too large.", f"> {max_bytes} bytes",
+                                  kind="too_large")
             chunks.append(chunk)
         return response.status, headers, b"".join(chunks)
     except FetchError:
         raise
     except TimeoutError as exc:
-        raise FetchFailed("The URL took too long to answer.", target.host) from exc
+        raise FetchFailed("The URL took too long to answer.", target.host,
+                          kind="timeout") from exc
     except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
         raise FetchFailed("The URL could not be fetched.",
-                          f"{target.host}: {type(exc).__name__}") from exc
+                          f"{target.host}: {type(exc).__name__}", kind="connection") from exc
     finally:
         conn.close()
 

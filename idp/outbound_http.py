@@ -1,10 +1,9 @@
-"""The IdP's outbound HTTP calls to relying parties (today: back-channel logout tokens).
+"""The IdP's calls to URLs that relying parties registered (today: back-channel logout tokens).
 
-One function, :func:`post_form`, so that every call the IdP makes to a URL a client registered
-has the same limits: connect and read timeouts, no redirects followed, a cap on how much of the
-answer is read, and a result that never raises. The SSRF-guarded fetcher for URLs that clients
-ask the IdP to *fetch* (jwks_uri, sector_identifier_uri, request_uri) lives in idp/fetch.py; the
-two are meant to share one guarded transport.
+:func:`post_form` reports an :class:`Outcome` instead of raising, for the logout outbox. The
+transport is the guarded fetcher's (idp/fetch.py): the same address rules against server-side
+request forgery (no private, link-local or — in production — loopback addresses, checked after
+DNS resolution and pinned), the same time and size bounds; redirects are never followed.
 """
 
 from __future__ import annotations
@@ -12,13 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import requests
+from . import fetch
 
 log = logging.getLogger(__name__)
 
 #: More than any answer to a logout token needs; the rest is never read.
 MAX_RESPONSE_BYTES = 16 * 1024
-USER_AGENT = "Tongban-IdP"
 
 
 @dataclass(frozen=True)
@@ -35,26 +33,35 @@ class Outcome:
 
 
 def post_form(url: str, data: dict[str, str], *, timeout: float,
+              allow_loopback: bool | None = None,
               max_response_bytes: int = MAX_RESPONSE_BYTES) -> Outcome:
-    """POST an application/x-www-form-urlencoded body; never follow a redirect."""
+    """POST an application/x-www-form-urlencoded body; never follow a redirect.
+
+    `allow_loopback` defaults to the deployment's TONGBAN_FETCH_ALLOW_LOOPBACK (off in
+    production)."""
+    if allow_loopback is None:
+        allow_loopback = _settings_allow_loopback()
     try:
-        with requests.post(url, data=data, timeout=(min(timeout, 3.0), timeout),
-                           allow_redirects=False, stream=True,
-                           headers={"User-Agent": USER_AGENT, "Accept": "*/*"}) as response:
-            received = 0
-            for chunk in response.iter_content(4096):
-                received += len(chunk)
-                if received > max_response_bytes:
-                    return Outcome(response.status_code, "answer too large")
-            if 300 <= response.status_code < 400:
-                return Outcome(response.status_code, "redirected (not followed)")
-            if not 200 <= response.status_code < 300:
-                return Outcome(response.status_code, f"HTTP {response.status_code}")
-            return Outcome(response.status_code)
-    except requests.Timeout:
-        return Outcome(None, "timed out")
-    except requests.ConnectionError:
-        return Outcome(None, "connection failed")
-    except requests.RequestException as exc:
-        log.warning("outbound POST failed: %s", type(exc).__name__)
-        return Outcome(None, f"request failed ({type(exc).__name__})")
+        status, _body = fetch.post_form(url, data, allow_loopback=allow_loopback,
+                                        timeout=timeout, max_bytes=max_response_bytes)
+    except fetch.FetchRefused as exc:
+        log.warning("outbound POST refused: %s", exc.detail)
+        return Outcome(None, "address not allowed")
+    except fetch.FetchFailed as exc:
+        return Outcome(None, _FAILURES.get(exc.kind, "request failed"))
+    if 300 <= status < 400:
+        return Outcome(status, "redirected (not followed)")
+    if not 200 <= status < 300:
+        return Outcome(status, f"HTTP {status}")
+    return Outcome(status)
+
+
+_FAILURES = {"timeout": "timed out", "connection": "connection failed",
+             "too_large": "answer too large"}
+
+
+def _settings_allow_loopback() -> bool:
+    from flask import current_app, has_app_context
+
+    return bool(has_app_context()
+                and current_app.extensions["tongban.settings"].fetch_allow_loopback)

@@ -48,34 +48,46 @@ def server():
 
 def test_success(server):
     base, _ = server
-    assert post_form(base + "/ok", {"a": "b"}, timeout=2).ok
+    assert post_form(base + "/ok", {"a": "b"}, timeout=2, allow_loopback=True).ok
 
 
 def test_redirect_is_not_followed(server):
     base, hits = server
-    outcome = post_form(base + "/redirect", {}, timeout=2)
+    outcome = post_form(base + "/redirect", {}, timeout=2, allow_loopback=True)
     assert (outcome.status, outcome.error, outcome.ok) == (302, "redirected (not followed)", False)
     assert hits == ["/redirect"]
 
 
 def test_answer_size_is_bounded(server):
     base, _ = server
-    outcome = post_form(base + "/huge", {}, timeout=2)
+    outcome = post_form(base + "/huge", {}, timeout=2, allow_loopback=True)
     assert (outcome.ok, outcome.error) == (False, "answer too large")
 
 
 def test_timeout(server):
     base, _ = server
     began = time.monotonic()
-    outcome = post_form(base + "/slow", {}, timeout=0.5)
+    outcome = post_form(base + "/slow", {}, timeout=0.5, allow_loopback=True)
     assert (outcome.status, outcome.error) == (None, "timed out")
     assert time.monotonic() - began < 1.5
 
 
 def test_server_error_and_refused(server):
     base, _ = server
-    assert post_form(base + "/broken", {}, timeout=2).error == "HTTP 500"
+    assert post_form(base + "/broken", {}, timeout=2, allow_loopback=True).error == "HTTP 500"
     from .oidc.receiver import free_port
 
-    refused = post_form(f"http://127.0.0.1:{free_port()}/", {}, timeout=2)
+    refused = post_form(f"http://127.0.0.1:{free_port()}/", {}, timeout=2, allow_loopback=True)
     assert (refused.status, refused.error) == (None, "connection failed")
+
+
+def test_addresses_the_server_may_not_reach_are_refused(server):
+    """Back-channel logout URIs go through the guarded fetcher's address rules (CONFORMANCE.md
+    §D row 21): loopback only where the deployment allows it, private and link-local never."""
+    base, hits = server
+    assert post_form(base + "/ok", {}, timeout=2, allow_loopback=False).error == \
+        "address not allowed"
+    for url in ("http://169.254.169.254/latest/meta-data", "https://10.0.0.8/logout",
+                "https://[::ffff:192.168.1.1]/logout"):
+        assert post_form(url, {}, timeout=2, allow_loopback=True).error == "address not allowed"
+    assert hits == []

@@ -18,9 +18,11 @@ from ..extensions import db
 from ..models import AuditEvent, Person, SsoSession
 from ..settings import Settings
 
+#: a refused attempt is a failed sign-in, whether the secret was wrong or the throttle said wait
+FAILURE_EVENTS = ("login.failed", "login.throttled")
 SERIES = (
     ("logins", _l("Sign-ins"), ("login.succeeded",)),
-    ("failures", _l("Failed sign-ins"), ("login.failed",)),
+    ("failures", _l("Failed sign-ins"), FAILURE_EVENTS),
     ("lockouts", _l("Lockouts"), ("account.locked",)),
 )
 HOURS = 24
@@ -59,7 +61,7 @@ def per_channel(now: datetime) -> dict[str, dict[str, int]]:
     channel_of = func.coalesce(AuditEvent.detail["channel"].as_string(), "web")
     for channel, count in db.session.execute(
             select(channel_of, func.count())
-            .where(AuditEvent.event == "login.failed", AuditEvent.at >= since)
+            .where(AuditEvent.event.in_(FAILURE_EVENTS), AuditEvent.at >= since)
             .group_by(channel_of)):
         table.setdefault(channel, {"logins": 0, "failures": 0})["failures"] = count
     return dict(sorted(table.items()))
@@ -76,7 +78,7 @@ class Alert:
 
 def alerts(now: datetime, settings: Settings) -> list[Alert]:
     since = now - timedelta(seconds=settings.alert_window)
-    failed = (AuditEvent.event == "login.failed", AuditEvent.at >= since)
+    failed = (AuditEvent.event.in_(FAILURE_EVENTS), AuditEvent.at >= since)
     found = [Alert("source", ip, n) for ip, n in db.session.execute(
         select(AuditEvent.ip, func.count()).where(*failed, AuditEvent.ip.is_not(None))
         .group_by(AuditEvent.ip).having(func.count() >= settings.alert_source_failures)

@@ -3,6 +3,7 @@ unlock, require a new password, masked view), and the overview (charts and alert
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from idp.extensions import db
@@ -154,6 +155,14 @@ def test_account_view_is_masked_and_audited(app, client, make_person):
         assert (viewed.person_id, viewed.actor_id) == (alice.id, me.id)
 
 
+# These count failures and successes exactly; the login throttle (tests/authn/test_throttle.py)
+# would turn some of them into waits.
+NO_THROTTLE = pytest.mark.parametrize(
+    "settings_overrides", [{"throttle_free_failures": 1000, "throttle_hard_lock": 2000}],
+    indirect=True)
+
+
+@NO_THROTTLE
 def test_overview_charts_and_alerts(app, client, make_person):
     alice = make_person()
     settings = app.extensions["tongban.settings"]
@@ -176,6 +185,7 @@ def test_overview_charts_and_alerts(app, client, make_person):
     assert all(a["kind"] != "source" for a in body["alerts"])
 
 
+@NO_THROTTLE
 def test_alert_for_a_burst_from_one_source(app, client, make_person):
     settings = app.extensions["tongban.settings"]
     other = app.test_client()
@@ -185,3 +195,17 @@ def test_alert_for_a_burst_from_one_source(app, client, make_person):
     alerts = client.get("/admin/api/overview").get_json()["alerts"]
     assert {"kind": "source", "subject": "127.0.0.1",
             "failures": settings.alert_source_failures} in alerts
+
+
+def test_throttled_attempts_count_as_failures(app, client, make_person):
+    """With the throttle on, attempts refused because of it still show in the failure series
+    and the alerts: a burst is a burst whether or not the password was checked."""
+    alice = make_person()
+    settings = app.extensions["tongban.settings"]
+    other = app.test_client()
+    for _ in range(settings.alert_account_failures + 2):
+        login(other, alice.username, password="wrong password!")
+    officer(app, client, make_person, SEC)
+    body = client.get("/admin/api/overview").get_json()
+    assert sum(v for _, v in body["series"]["failures"]) == settings.alert_account_failures + 2
+    assert any(a["kind"] == "account" and a["subject"] == alice.username for a in body["alerts"])
