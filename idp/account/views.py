@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, render_template, url_for
 
 from ..authn import sessions
 from ..extensions import db
+from ..verification.views import account_summary
 
 bp = Blueprint("account", __name__)
 
@@ -16,4 +17,5 @@ def home():
     db.session.commit()
     if sso is None:
         return redirect(url_for("authn.login", next=url_for("account.home")))
-    return render_template("account/home.html", person=sso.person, session=sso)
+    return render_template("account/home.html", person=sso.person, session=sso,
+                           realname=account_summary(sso.person_id))

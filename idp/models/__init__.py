@@ -8,19 +8,22 @@ from .person import Person
 from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
 from .token import AccessToken, RefreshToken
+from .verification import DisclosureConsent, VerificationEvidence
 
 __all__ = [
+    "ROLES",
     "AccessToken",
     "AuditEvent",
     "AuthorizationCode",
     "Client",
     "Consent",
+    "DisclosureConsent",
     "IdentityDocument",
     "Interaction",
     "Person",
     "PersonRole",
-    "ROLES",
     "RefreshToken",
     "SessionClient",
     "SsoSession",
+    "VerificationEvidence",
 ]

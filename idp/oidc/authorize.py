@@ -7,16 +7,22 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timedelta
 
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Consent, Interaction, SsoSession
+from . import assurance
 from . import claims as claims_mod
 
 
 class Next(enum.Enum):
     LOGIN = "login"
+    VERIFY = "verify"
     CONSENT = "consent"
     ISSUE = "issue"
 
@@ -56,6 +62,8 @@ def decide(grant, session: SsoSession | None, interaction: Interaction | None, n
         if hinted and hinted != claims_mod.subject_for(session.person, client, pairwise_key):
             return must_log_in()
 
+    if needs_verification(grant, session, silent):
+        return Next.VERIFY
     client = grant.request.client
     consented_here = interaction is not None and interaction.consent_at is not None
     if "consent" in prompts and not consented_here:
@@ -70,6 +78,17 @@ def decide(grant, session: SsoSession | None, interaction: Interaction | None, n
     if silent:
         raise ConsentRequiredError(redirect_uri=grant.redirect_uri, state=data.get("state"))
     return Next.CONSENT
+
+
+def needs_verification(grant, session: SsoSession, silent: bool) -> bool:
+    """Whether the person must reach a real-name level (or answer a disclosure question) first;
+    with prompt=none that is interaction_required (OIDC Core §3.1.2.6)."""
+    if assurance.verification_step(grant, session.person_id, silent=silent) is None:
+        return False
+    if silent:
+        raise InteractionRequiredError(redirect_uri=grant.redirect_uri,
+                                       state=grant.request.payload.data.get("state"))
+    return True
 
 
 def record_consent(person_id: int, client_id: int, scopes: set[str], claim_names: set[str],

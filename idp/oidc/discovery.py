@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from .assurance import ACR_VALUES
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from .keys import SIGNING_ALGS
 from .provider import Provider
+from .verified_claims import (
+    CHECK_METHODS,
+    CLAIMS_IN_VERIFIED_CLAIMS,
+    DOCUMENT_TYPES,
+    EVIDENCE_TYPES,
+    TRUST_FRAMEWORK,
+)
 
 
 def metadata(prov: Provider) -> dict:
@@ -41,5 +49,12 @@ def metadata(prov: Provider) -> dict:
         "authorization_response_iss_parameter_supported": True,
         "frontchannel_logout_supported": True,
         "frontchannel_logout_session_supported": True,
-        "acr_values_supported": ["urn:tongban:aal1"],
+        "acr_values_supported": ["urn:tongban:aal1", *ACR_VALUES],
+        # OpenID Connect for Identity Assurance 1.0 §7
+        "verified_claims_supported": True,
+        "trust_frameworks_supported": [TRUST_FRAMEWORK],
+        "evidence_supported": list(EVIDENCE_TYPES),
+        "documents_supported": sorted(set(DOCUMENT_TYPES.values())),
+        "documents_check_methods_supported": sorted({m for m, _ in CHECK_METHODS.values()}),
+        "claims_in_verified_claims_supported": list(CLAIMS_IN_VERIFIED_CLAIMS),
     }

@@ -23,8 +23,8 @@ from .. import audit
 from ..authn import sessions
 from ..clock import utcnow
 from ..extensions import csrf, db
+from . import assurance, discovery, interactions, responses, userinfo
 from . import authorize as decisions
-from . import discovery, interactions, responses, userinfo
 from .logout import logout_page
 from .provider import provider
 from .server import StoredRequest
@@ -107,6 +107,11 @@ def _run(oauth_request, interaction, ticket):
         db.session.commit()
         if step is decisions.Next.LOGIN:
             return redirect(url_for("authn.login", next=url_for("oidc.resume", ticket=ticket)))
+        if step is decisions.Next.VERIFY:
+            needed = assurance.verification_step(grant, sso.person_id, silent=False)
+            return redirect(url_for("verification.start", level=needed.level,
+                                    client=needed.client,
+                                    next=url_for("oidc.resume", ticket=ticket)))
         return redirect(url_for("oidc.consent", ticket=ticket))
 
     params = grant.issue_code(sso)
