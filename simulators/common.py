@@ -154,13 +154,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, headers: dict | None = None,
               content_type: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (its timeout is shorter than our latency): nothing to do.
+            self.close_connection = True
 
     def _read(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -215,6 +219,8 @@ class _Handler(BaseHTTPRequestHandler):
             for key in ("latency_ms", "mode", "fail_next", "rate_limit"):
                 if key in change:
                     self.sim.state[key] = change[key]
+            if "rate_limit" in change:
+                self.sim.recent.clear()
             state = dict(self.sim.state)
         self._send(200, json.dumps(state).encode())
 

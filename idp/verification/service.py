@@ -160,6 +160,10 @@ def verify_identity(person_id: int, *, doc_type: str, number: str, name: str, no
     check = check or RegistryCheck(gateway.from_settings(settings, "registry"))
     result = _ask("registry_2f", person_id, lambda: check.run(
         Subject(legal_name, identity.number, identity.doc_type)))
+    if result.passed and own is not None and own.level >= 1:
+        # Verified facts changed: void what the old evidence proved before recording the new.
+        levels.supersede(own, now, reason=("document_changed" if own.number_index != index
+                                           else "name_changed"))
     _conclude(person_id, index, result, now)
     if holder is not None and holder.person_id != person_id:
         # Someone's unverified claim to this number yields to the registry's match.
@@ -167,9 +171,6 @@ def verify_identity(person_id: int, *, doc_type: str, number: str, name: str, no
                      released_to_person_id=person_id)
         db.session.delete(holder)
         db.session.flush()
-    if own is not None and own.level >= 1:
-        levels.supersede(own, now, reason=("document_changed" if own.number_index != index
-                                           else "name_changed"))
     own = _store(person_id, own, identity, legal_name, index, now)
     levels.raise_level(own, result.level, now, method=result.method)
     audit.record("realname.verified", person_id=person_id, method=result.method,

@@ -90,6 +90,9 @@ def start():
         return login
     flow = _flow()
     step = next_step(levels.level_of(person.id), flow["level"])
+    if request.args.get("renew") == "1":
+        # A verified person whose name or document changed (re-verification from scratch).
+        step = "identity"
     client = _asking_client(flow)
     if step is None and client is not None and disclosure.undecided(person.id, client):
         step = "disclosure"
