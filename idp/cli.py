@@ -179,8 +179,11 @@ def users_create(username, email, phone, display_name, password):
               help="NAME=BASE_URL, e.g. 'Portal A=http://127.0.0.1:5001'.")
 @click.option("--output", type=click.Path(dir_okay=False), required=True,
               help="Where to write the demo portals' client credentials (JSON, 0600).")
-def demo_seed(portals, output):
-    """Create the demo citizen and one first-party client per portal (idempotent)."""
+@click.option("--require-level", "required", multiple=True,
+              help="NAME=LEVEL: the portal NAME requires this real-name level (0-4).")
+def demo_seed(portals, output, required):
+    """Create the demo citizen and one first-party client per portal (idempotent). The demo
+    citizen starts unverified: the simulated registry knows them, so they can verify."""
     import os
 
     from .authn.registration import register
@@ -199,17 +202,23 @@ def demo_seed(portals, output):
             credentials = json.load(fh)
     except (FileNotFoundError, ValueError):
         credentials = {}
+    levels = dict(item.rsplit("=", 1) for item in required)
+    if any(value not in ("0", "1", "2", "3", "4") for value in levels.values()):
+        raise click.ClickException("--require-level takes NAME=LEVEL with LEVEL 0-4")
     for item in portals:
         name, _, base = item.partition("=")
         base = base.rstrip("/")
         known = credentials.get(name)
-        if known and db.session.scalar(select(Client).where(
-                Client.client_id == known["client_id"])):
+        existing = known and db.session.scalar(select(Client).where(
+            Client.client_id == known["client_id"]))
+        if existing:
+            existing.min_real_name_level = int(levels.get(name, 0))
             continue
         client, secret = create(ClientSpec(
             name=name, client_type="web", redirect_uris=[base + "/callback"],
             post_logout_redirect_uris=[base + "/"], frontchannel_logout_uri=base
             + "/frontchannel-logout", first_party=True), now=now, allow_http_loopback=True)
+        client.min_real_name_level = int(levels.get(name, 0))
         credentials[name] = {"client_id": client.client_id, "client_secret": secret,
                              "base_url": base}
     db.session.commit()

@@ -49,8 +49,8 @@ MESSAGES = {
     "region": _l("The first six digits are not a region code used on identity cards."),
     "permit_region": _l("A residence permit number for Hong Kong, Macao or Taiwan residents "
                         "starts with 810000, 820000 or 830000."),
-    "is_permit": _l("This is a residence permit number: please choose “Residence permit for "
-                    "Hong Kong, Macao and Taiwan residents”."),
+    "is_permit": _l("This is a residence permit number: please choose “Hong Kong, Macao or "
+                    "Taiwan residence permit”."),
     "is_foreign": _l("This is a foreign permanent-residence card number: please choose that "
                      "document type."),
     "foreign_format": _l("A foreign permanent-residence card number has 18 digits starting "

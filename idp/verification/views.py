@@ -31,9 +31,9 @@ from .checks import FacePending
 bp = Blueprint("verification", __name__)
 
 DOC_TYPE_LABELS = {
-    numbers.RESIDENT_ID: _l("Resident identity card (居民身份证)"),
-    numbers.HK_MO_TW_PERMIT: _l("Residence permit for Hong Kong, Macao and Taiwan residents"),
-    numbers.FOREIGN_PERMANENT: _l("Foreign permanent-residence ID card"),
+    numbers.RESIDENT_ID: _l("Resident ID card"),
+    numbers.HK_MO_TW_PERMIT: _l("Hong Kong, Macao or Taiwan residence permit"),
+    numbers.FOREIGN_PERMANENT: _l("Foreign permanent-residence card"),
 }
 
 
@@ -74,12 +74,20 @@ def _signed_in_person():
     return sso.person, None
 
 
+def _requester(flow: dict) -> str | None:
+    """The name of whoever sent the person here, if the `next` path says (the same lookup the
+    login page uses; registered by the protocol layer, so nothing here knows of it)."""
+    lookup = current_app.extensions.get("tongban.login_context")
+    context = lookup(flow["next"]) if lookup else None
+    return (context or {}).get("client_name")
+
+
 def _render(step: str, flow: dict, person, *, error=None, status: int = 200, form=None):
     document = levels.document_of(person.id)
     return render_template(
         "verification/verify.html", step=step, flow=flow, person=person, error=error,
         form=form or {}, document=document, level=document.level if document else 0,
-        doc_types=DOC_TYPE_LABELS, client=_asking_client(flow),
+        doc_types=DOC_TYPE_LABELS, client=_asking_client(flow), requester=_requester(flow),
         provincial=levels.PROVINCIAL), status
 
 
