@@ -90,10 +90,16 @@ def keys_prune():
 @click.option("--require-nonce", is_flag=True)
 @click.option("--client-id", default=None, help="Fixed client id (demo and tests).")
 @click.option("--client-secret", default=None, help="Fixed client secret (demo and tests).")
+@click.option("--min-real-name-level", type=click.IntRange(0, 4), default=0,
+              help="Real-name level (0-4) a person must reach before signing in here.")
+@click.option("--full-identity-approved", is_flag=True,
+              help="Approved to receive the full legal name and document number (each person "
+              "still consents separately).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_logout_uri, scope,
                    first_party, auth_method, id_token_alg, pairwise, no_pkce, require_nonce,
-                   client_id, client_secret, as_json):
+                   client_id, client_secret, min_real_name_level, full_identity_approved,
+                   as_json):
     """Register a client and print its id and secret (the secret is shown only now)."""
     from .developer.clients import ClientRejected, ClientSpec, create, describe
 
@@ -104,7 +110,8 @@ def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_l
                       require_nonce=require_nonce, auth_method=auth_method,
                       id_token_alg=id_token_alg,
                       subject_type="pairwise" if pairwise else "public", client_id=client_id,
-                      client_secret=client_secret)
+                      client_secret=client_secret, min_real_name_level=min_real_name_level,
+                      full_identity_approved=full_identity_approved)
     settings = current_app.extensions["tongban.settings"]
     try:
         client, secret = create(spec, now=utcnow(), allow_http_loopback=not settings.is_production)

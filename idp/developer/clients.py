@@ -57,6 +57,10 @@ class ClientSpec:
     subject_type: str = "public"
     client_id: str | None = None
     client_secret: str | None = None
+    #: real-name level (0-4) a person needs before this client gets a code
+    min_real_name_level: int = 0
+    #: may receive the full legal name and number (still only with the person's consent)
+    full_identity_approved: bool = False
 
 
 def problems_of(spec: ClientSpec, *, allow_http_loopback: bool) -> list[str]:
@@ -86,6 +90,8 @@ def problems_of(spec: ClientSpec, *, allow_http_loopback: bool) -> list[str]:
         problems.append(f"id_token_alg: one of {', '.join(SIGNING_ALGS)}")
     if spec.subject_type not in ("public", "pairwise"):
         problems.append("subject_type: public or pairwise")
+    if spec.min_real_name_level not in (0, 1, 2, 3, 4):
+        problems.append("min_real_name_level: 0 to 4")
     scope = spec.scope if spec.scope is not None else (
         "" if spec.client_type == "service" else DEFAULT_SCOPE)
     if spec.client_type != "service":
@@ -119,6 +125,8 @@ def create(spec: ClientSpec, *, now: datetime, allow_http_loopback: bool) -> tup
         scope=scope, require_pkce=spec.require_pkce or public, require_nonce=spec.require_nonce,
         first_party=spec.first_party, id_token_signed_response_alg=spec.id_token_alg,
         subject_type=spec.subject_type, status="active", created_at=now, updated_at=now,
+        min_real_name_level=spec.min_real_name_level,
+        full_identity_approved=spec.full_identity_approved,
     )
     client.set_secret(secret)
     db.session.add(client)
@@ -136,4 +144,6 @@ def describe(client: Client) -> dict:
         "frontchannel_logout_uri": client.frontchannel_logout_uri,
         "grant_types": client.grant_types, "scope": client.scope,
         "first_party": client.first_party, "require_pkce": client.require_pkce,
+        "min_real_name_level": client.min_real_name_level,
+        "full_identity_approved": client.full_identity_approved,
     }

@@ -55,8 +55,7 @@ MESSAGES = {
                      "document type."),
     "foreign_format": _l("A foreign permanent-residence card number has 18 digits starting "
                          "with 9 (2023 card), or 3 letters followed by 12 digits (2017 card)."),
-    "foreign_office": _l("The digits after the first one(s) do not name a province that issues "
-                         "permanent-residence cards."),
+    "foreign_office": _l("The issuing-office digits of the number do not name a province."),
 }
 
 

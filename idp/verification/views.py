@@ -82,12 +82,14 @@ def _requester(flow: dict) -> str | None:
     return (context or {}).get("client_name")
 
 
-def _render(step: str, flow: dict, person, *, error=None, status: int = 200, form=None):
+def _render(step: str, flow: dict, person, *, error=None, status: int = 200, form=None,
+            code: str | None = None):
     document = levels.document_of(person.id)
     return render_template(
         "verification/verify.html", step=step, flow=flow, person=person, error=error,
         form=form or {}, document=document, level=document.level if document else 0,
         doc_types=DOC_TYPE_LABELS, client=_asking_client(flow), requester=_requester(flow),
+        code=code,
         provincial=levels.PROVINCIAL), status
 
 
@@ -123,13 +125,16 @@ def _attempt(step: str, flow: dict, person, action):
         action()
     except (numbers.NumberProblem, names.NameProblem) as problem:
         db.session.rollback()
-        return _render(step, flow, person, error=problem.message, status=400, form=form)
+        return _render(step, flow, person, error=problem.message, status=400, form=form,
+                       code=problem.code)
     except service.VerificationFailed as failed:
         db.session.commit()
-        return _render(step, flow, person, error=failed.public, status=400, form=form)
+        return _render(step, flow, person, error=failed.public, status=400, form=form,
+                       code=failed.code)
     except ServiceUnavailable as outage:
         db.session.commit()
-        return _render(step, flow, person, error=outage.public, status=503, form=form)
+        return _render(step, flow, person, error=outage.public, status=503, form=form,
+                       code="try_later")
     db.session.commit()
     return _continue(flow)
 
@@ -193,14 +198,14 @@ def face_return():
             or pending.get("certify_id") != certify_id:
         audit.record("realname.face_return_rejected", person_id=person.id)
         db.session.commit()
-        return _render("face", flow, person, status=400, error=_l(
+        return _render("face", flow, person, status=400, code="face_not_started", error=_l(
             "This face check was not started here. Please start it again."))
     try:
         response = _attempt("face", flow, person, lambda: service.finish_face(
             person.id, certify_id, now=utcnow(), settings=_settings()))
     except FacePending:
         db.session.rollback()
-        return _render("face", flow, person, status=400, error=_l(
+        return _render("face", flow, person, status=400, code="face_pending", error=_l(
             "The face check was not finished. Please start it again."))
     session.pop("face_check", None)
     return response

@@ -57,3 +57,12 @@ def verify_form(http, person: dict, *, doc_type="cn_resident_id", level=1, next_
     if client:
         data["client"] = client
     return http.post("/verify/identity", data=data)
+
+
+def problem(response) -> str:
+    """The stable code of the problem a verification page shows (its text is translated)."""
+    import re
+
+    match = re.search(r'data-problem="([a-z_0-9]*)"', response.get_data(as_text=True))
+    assert match, "no problem shown on the page"
+    return match.group(1)

@@ -20,14 +20,8 @@ from .conftest import ZHANG, verify_form
 
 
 def portal(app, make_client, **fields):
-    rp = make_client(first_party=True)
-    with app.app_context():
-        row = db.session.scalar(select(Client).where(Client.client_id == rp.client_id))
-        for key, value in fields.items():
-            setattr(row, key, value)
-            setattr(rp, key, value)
-        db.session.commit()
-    return rp
+    """A first-party portal (no consent page) with the real-name settings in `fields`."""
+    return make_client(first_party=True, **fields)
 
 
 def decode(client, token: str) -> dict:
@@ -232,3 +226,19 @@ def test_discovery_advertises_identity_assurance(client):
     assert meta["claims_in_verified_claims_supported"] == ["name", "birthdate"]
     assert "urn:tongban:realname:L1" in meta["acr_values_supported"]
     assert {"real_name_level", "verified_claims"} <= set(meta["claims_supported"])
+
+
+def test_operators_set_the_level_and_the_approval(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=[
+        "clients", "create", "--name", "公积金", "--redirect-uri", "https://gjj.example/cb",
+        "--min-real-name-level", "3", "--full-identity-approved", "--json"])
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.output.strip().splitlines()[-1])
+    assert created["min_real_name_level"] == 3 and created["full_identity_approved"] is True
+    with app.app_context():
+        row = db.session.scalar(select(Client).where(Client.client_id == created["client_id"]))
+        assert (row.min_real_name_level, row.full_identity_approved) == (3, True)
+    refused = runner.invoke(args=["clients", "create", "--name", "x", "--redirect-uri",
+                                  "https://x.example/cb", "--min-real-name-level", "5"])
+    assert refused.exit_code != 0
