@@ -59,9 +59,7 @@ class Gateway:
         self.name, self.url = name, url.rstrip("/")
         self.app_key, self._secret = app_key, app_secret
         self.timeout, self.retries = timeout, retries
-        self.http = session or requests.Session()
-        # Where the gateway is comes from settings alone, never from proxy variables.
-        self.http.trust_env = False
+        self._session = session
 
     def signed_headers(self, path: str, body: bytes, now: int, nonce: str) -> dict:
         timestamp = str(now)
@@ -75,13 +73,21 @@ class Gateway:
         }
 
     def call(self, path: str, payload: dict) -> Answer:
+        if self._session is not None:
+            return self._call(self._session, path, payload)
+        with requests.Session() as http:
+            # Where the gateway is comes from settings alone, never from proxy variables.
+            http.trust_env = False
+            return self._call(http, path, payload)
+
+    def _call(self, http: requests.Session, path: str, payload: dict) -> Answer:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         last = "unknown"
         for attempt in range(1 + self.retries):
             nonce = secrets.token_urlsafe(18)
             headers = self.signed_headers(path, body, int(time.time()), nonce)
             try:
-                response = self.http.post(self.url + path, data=body, headers=headers,
+                response = http.post(self.url + path, data=body, headers=headers,
                                           timeout=(self.timeout, self.timeout),
                                           allow_redirects=False)
             except requests.Timeout:

@@ -231,8 +231,10 @@ def start_face(person_id: int, *, return_url: str, now: datetime, settings,
     try:
         return _ask("face_liveness", person_id, lambda: check.start(_subject(own), return_url))
     except FaceRefused as refused:
+        # A definite "no" before any capture (no portrait, number cancelled, ...): recorded, and
+        # _conclude raises the person's message.
         _conclude(person_id, own.number_index, refused.result, now)
-        raise  # _conclude raised already for a refusal; this line is never reached
+        raise
 
 
 def finish_face(person_id: int, certify_id: str, *, now: datetime, settings,

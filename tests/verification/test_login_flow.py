@@ -47,7 +47,7 @@ def test_a_client_minimum_level_asks_for_verification_once(app, client, make_per
     portal_b = portal(app, make_client, min_real_name_level=1)
     signed_in(client, make_person)
     flow = Flow(client, portal_a)
-    location, params = to_verify_page(client, flow)
+    _location, params = to_verify_page(client, flow)
     assert params["level"] == "1" and params["next"].startswith("/authorize/continue/")
     assert "client" not in params
     done = verify_form(client, ZHANG, level=1, next_path=params["next"])
@@ -242,3 +242,24 @@ def test_operators_set_the_level_and_the_approval(app):
     refused = runner.invoke(args=["clients", "create", "--name", "x", "--redirect-uri",
                                   "https://x.example/cb", "--min-real-name-level", "5"])
     assert refused.exit_code != 0
+
+
+def test_level_4_sends_the_person_to_a_service_hall(app, client, make_person, make_client,
+                                                   sims):
+    rp = portal(app, make_client, min_real_name_level=4)
+    signed_in(client, make_person)
+    verify_form(client, ZHANG)
+    location, params = to_verify_page(client, Flow(client, rp))
+    assert params["level"] == "4"
+    page = client.get(location).get_data(as_text=True)
+    assert 'id="verify-hall"' in page and "<form" not in page.split('id="verify-hall"')[1]
+
+
+def test_third_party_consent_lists_verified_claims(app, client, make_person, make_client, sims):
+    rp = make_client()
+    signed_in(client, make_person)
+    verify_form(client, ZHANG)
+    response = follow_local(client, Flow(client, rp).authorize(
+        claims=verified_claims_request()), consent=False)
+    assert response.request.path.startswith("/consent/")
+    assert 'id="grant-verified-claims"' in response.get_data(as_text=True)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from idp.verification.names import DOT_LOOKALIKES, MIDDLE_DOT, NameProblem, mask, normalise
 
 
-@pytest.mark.parametrize("dot", list(DOT_LOOKALIKES) + [MIDDLE_DOT])
+@pytest.mark.parametrize("dot", [*list(DOT_LOOKALIKES), MIDDLE_DOT])
 def test_every_look_alike_dot_becomes_u00b7(dot):
     assert normalise(f"阿沛{dot}阿旺晋美") == "阿沛·阿旺晋美"
 
@@ -52,7 +52,7 @@ def test_decomposed_and_composed_forms_agree():
 
 @settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.lists(st.text(alphabet="阿沛旺晋美张三𠮷", min_size=1, max_size=6), min_size=1,
-                max_size=5), st.sampled_from(list(DOT_LOOKALIKES) + [MIDDLE_DOT]))
+                max_size=5), st.sampled_from([*list(DOT_LOOKALIKES), MIDDLE_DOT]))
 def test_normalising_is_idempotent_and_keeps_the_parts(parts, dot):
     once = normalise(dot.join(parts))
     assert normalise(once) == once

@@ -26,7 +26,7 @@ def full(first17: str) -> str:
     return first17 + check_character(first17)
 
 
-# --- check characters (ISO 7064 MOD 11-2) ----------------------------------------------------------
+# --- check characters (ISO 7064 MOD 11-2) ---------------------------------------------
 
 @given(seventeen)
 def test_check_character_agrees_with_stdnum(first17):
@@ -69,7 +69,7 @@ def test_a_wrong_check_character_is_refused_with_its_own_code(first17):
             assert caught.value.code == "check_character"
 
 
-# --- a table of known numbers -----------------------------------------------------------------------
+# --- a table of known numbers --------------------------------------------------
 
 VALID = [
     # the example printed in GB 11643-1999 itself

@@ -165,7 +165,7 @@ def test_attempts_are_bounded(app, client, make_person, sims):
     assert state(app, person.id)[3][-1] == "realname.throttled"
 
 
-# --- level 2 ----------------------------------------------------------------------------------------
+# --- level 2 --------------------------------------------------
 
 def possession(http, *, kind, mobile, card="", level=2, next_path="/"):
     page = http.get("/verify", query_string={"level": level, "next": next_path})
@@ -215,7 +215,7 @@ def test_possession_failures(app, client, make_person, sims):
     assert state(app, person.id)[0] == 1
 
 
-# --- level 3 ----------------------------------------------------------------------------------------
+# --- level 3 --------------------------------------------------
 
 def face(http, sims, level=3):
     """Start the face step, do the capture on the provider's page, come back; the response."""
