@@ -13,11 +13,13 @@ Rules that hold for every step:
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..errors import ServiceUnavailable, UserError
@@ -83,6 +85,10 @@ def _throttle(person_id: int, now: datetime) -> None:
 
 
 def _ask(method: str, person_id: int, run):
+    """Call a gateway outside any database transaction: the call may take seconds (timeouts,
+    retries), and an open transaction would hold SQLite's write lock, and PostgreSQL row locks,
+    all that time. What was read before must be read again afterwards."""
+    db.session.commit()
     try:
         return run()
     except GatewayUnavailable as exc:
@@ -103,6 +109,20 @@ def _conclude(person_id: int, number_index: str, result: CheckResult, now: datet
     raise VerificationFailed(str(result.outcome), FAILURE_MESSAGES[result.method])
 
 
+def _adapter(check, adapter, settings, name: str):
+    """The given adapter, or the configured one (GatewayUnavailable when not configured)."""
+    return check if check is not None else adapter(gateway.from_settings(settings, name))
+
+
+def _holder(index: str, *, lock: bool = False) -> IdentityDocument | None:
+    query = select(IdentityDocument).where(IdentityDocument.number_index == index)
+    if lock:
+        # PostgreSQL: wait for a concurrent verification of the same number to finish and see
+        # its outcome (SQLite serialises writers anyway).
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
+
+
 def _verified_document(person_id: int) -> IdentityDocument:
     own = levels.document_of(person_id)
     if own is None or own.level < 1:
@@ -115,19 +135,35 @@ def _subject(document: IdentityDocument) -> Subject:
     return Subject(document.legal_name, documents.reveal_number(document), document.doc_type)
 
 
+class NumberTaken(Exception):
+    """Another person's entry for this number appeared concurrently (the unique index said so)."""
+
+
 def _store(person_id: int, own: IdentityDocument | None, identity: numbers.IdentityNumber,
            legal_name: str, index: str, now: datetime) -> IdentityDocument:
-    if own is None:
-        own = IdentityDocument(person_id=person_id, created_at=now, level=0)
-        db.session.add(own)
-    own.doc_type = identity.doc_type
-    own.number_sealed = documents.seal_number(identity.number)
-    own.number_index = index
-    own.number_masked = documents.mask(identity.number)
-    own.legal_name = legal_name
-    own.birthdate = identity.birthdate
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            if own is None:
+                own = IdentityDocument(person_id=person_id, created_at=now, level=0)
+                db.session.add(own)
+            own.doc_type = identity.doc_type
+            own.number_sealed = documents.seal_number(identity.number)
+            own.number_index = index
+            own.number_masked = documents.mask(identity.number)
+            own.legal_name = legal_name
+            own.birthdate = identity.birthdate
+            db.session.flush()
+    except IntegrityError as exc:
+        raise NumberTaken() from exc
     return own
+
+
+def _refuse_if_verified_elsewhere(person_id: int, holder: IdentityDocument | None,
+                                  doc_type: str) -> None:
+    if holder is not None and holder.person_id != person_id and holder.level >= 1:
+        audit.record("realname.duplicate_refused", person_id=person_id, doc_type=doc_type,
+                     existing_person_id=holder.person_id)
+        raise already_verified_elsewhere()
 
 
 # --- L1: name + number at the population registry ------------------------------------------------
@@ -143,12 +179,8 @@ def verify_identity(person_id: int, *, doc_type: str, number: str, name: str, no
     legal_name = names.normalise(name)
     index = documents.number_index(identity.number)
     own = levels.document_of(person_id)
-    holder = db.session.scalar(select(IdentityDocument).where(
-        IdentityDocument.number_index == index))
-    if holder is not None and holder.person_id != person_id and holder.level >= 1:
-        audit.record("realname.duplicate_refused", person_id=person_id,
-                     doc_type=identity.doc_type, existing_person_id=holder.person_id)
-        raise already_verified_elsewhere()
+    holder = _holder(index)
+    _refuse_if_verified_elsewhere(person_id, holder, identity.doc_type)
     if own is not None and own.level >= 1 and own.number_index == index \
             and own.legal_name == legal_name:
         return own
@@ -156,14 +188,20 @@ def verify_identity(person_id: int, *, doc_type: str, number: str, name: str, no
     # Level 0 is a self-assertion: kept when it displaces nothing verified, so the person's
     # entry survives an outage and the next try starts from it.
     if (own is None or own.level == 0) and (holder is None or holder.person_id == person_id):
-        own = _store(person_id, own, identity, legal_name, index, now)
-    check = check or RegistryCheck(gateway.from_settings(settings, "registry"))
-    result = _ask("registry_2f", person_id, lambda: check.run(
-        Subject(legal_name, identity.number, identity.doc_type)))
-    if result.passed and own is not None and own.level >= 1:
-        # Verified facts changed: void what the old evidence proved before recording the new.
-        levels.supersede(own, now, reason=("document_changed" if own.number_index != index
-                                           else "name_changed"))
+        with contextlib.suppress(NumberTaken):  # someone else's entry won the race: ask anyway
+            own = _store(person_id, own, identity, legal_name, index, now)
+    subject = Subject(legal_name, identity.number, identity.doc_type)
+    result = _ask("registry_2f", person_id, lambda: _adapter(
+        check, RegistryCheck, settings, "registry").run(subject))
+    # Asked outside the transaction: read (and lock) the number's holder and our own entry again.
+    holder = _holder(index, lock=True)
+    own = levels.document_of(person_id)
+    if result.passed:
+        _refuse_if_verified_elsewhere(person_id, holder, identity.doc_type)
+        if own is not None and own.level >= 1:
+            # Verified facts changed: void what the old evidence proved before the new is recorded.
+            levels.supersede(own, now, reason=("document_changed" if own.number_index != index
+                                               else "name_changed"))
     _conclude(person_id, index, result, now)
     if holder is not None and holder.person_id != person_id:
         # Someone's unverified claim to this number yields to the registry's match.
@@ -171,7 +209,15 @@ def verify_identity(person_id: int, *, doc_type: str, number: str, name: str, no
                      released_to_person_id=person_id)
         db.session.delete(holder)
         db.session.flush()
-    own = _store(person_id, own, identity, legal_name, index, now)
+    try:
+        own = _store(person_id, own, identity, legal_name, index, now)
+    except NumberTaken:
+        # A concurrent verification of the same number committed first: nothing of this
+        # attempt stands (no supersede, no evidence), only the refusal is audited.
+        db.session.rollback()
+        audit.record("realname.duplicate_refused", person_id=person_id,
+                     doc_type=identity.doc_type, existing_person_id=None)
+        raise already_verified_elsewhere() from None
     levels.raise_level(own, result.level, now, method=result.method)
     audit.record("realname.verified", person_id=person_id, method=result.method,
                  doc_type=identity.doc_type, level=own.level)
@@ -209,10 +255,10 @@ def verify_possession(person_id: int, *, kind: str, mobile: str, card_number: st
     elif kind != "carrier":
         raise VerificationFailed("unknown_method", _l("Please choose a way to verify."))
     _throttle(person_id, now)
-    if check is None:
-        adapter = BankCheck if kind == "bank" else CarrierCheck
-        check = adapter(gateway.from_settings(settings, kind))
-    result = _ask(check.method, person_id, lambda: check.run(_subject(own), **factors))
+    adapter = BankCheck if kind == "bank" else CarrierCheck
+    subject = _subject(own)
+    result = _ask(adapter.method, person_id, lambda: _adapter(
+        check, adapter, settings, kind).run(subject, **factors))
     result = CheckResult(result.method, result.outcome, result.checker, result.reference,
                          result.level, {**result.detail, **detail})
     _conclude(person_id, own.number_index, result, now)
@@ -223,13 +269,16 @@ def verify_possession(person_id: int, *, kind: str, mobile: str, card_number: st
 # --- L3: remote face liveness ---------------------------------------------------------------------
 
 def start_face(person_id: int, *, return_url: str, now: datetime, settings,
-               check: FaceCheck | None = None) -> tuple[str, str]:
-    """Open a face check; returns (certify_id, the provider's capture page for the browser)."""
+               check: FaceCheck | None = None) -> tuple[str, str, str]:
+    """Open a face check; returns (certify_id, the provider's capture page for the browser, the
+    index of the document it is about, which :func:`finish_face` must be given back)."""
     own = _verified_document(person_id)
     _throttle(person_id, now)
-    check = check or FaceCheck(gateway.from_settings(settings, "face"))
+    subject, index = _subject(own), own.number_index
     try:
-        return _ask("face_liveness", person_id, lambda: check.start(_subject(own), return_url))
+        certify_id, capture_url = _ask("face_liveness", person_id, lambda: _adapter(
+            check, FaceCheck, settings, "face").start(subject, return_url))
+        return certify_id, capture_url, index
     except FaceRefused as refused:
         # A definite "no" before any capture (no portrait, number cancelled, ...): recorded, and
         # _conclude raises the person's message.
@@ -237,13 +286,21 @@ def start_face(person_id: int, *, return_url: str, now: datetime, settings,
         raise
 
 
-def finish_face(person_id: int, certify_id: str, *, now: datetime, settings,
+def finish_face(person_id: int, certify_id: str, *, number_index: str, now: datetime, settings,
                 check: FaceCheck | None = None) -> IdentityDocument:
-    """Ask for the result of the capture the browser came back from (FacePending if unfinished)."""
+    """Ask for the result of the capture the browser came back from (FacePending if unfinished).
+    A capture started for another document (changed meanwhile) proves nothing about this one."""
     own = _verified_document(person_id)
-    check = check or FaceCheck(gateway.from_settings(settings, "face"))
-    result = _ask("face_liveness", person_id,
-                  lambda: check.run(_subject(own), certify_id=certify_id))
+    if own.number_index != number_index:
+        raise VerificationFailed("face_stale", _l(
+            "Your document changed after the face check started. Please start it again."))
+    subject = _subject(own)
+    result = _ask("face_liveness", person_id, lambda: _adapter(
+        check, FaceCheck, settings, "face").run(subject, certify_id=certify_id))
+    own = _verified_document(person_id)
+    if own.number_index != number_index:
+        raise VerificationFailed("face_stale", _l(
+            "Your document changed after the face check started. Please start it again."))
     _conclude(person_id, own.number_index, result, now)
     levels.raise_level(own, result.level, now, method=result.method)
     return own

@@ -174,14 +174,15 @@ def face_start():
     opened: dict = {}
 
     def begin():
-        opened["id"], opened["url"] = service.start_face(
+        opened["id"], opened["url"], opened["index"] = service.start_face(
             person.id, return_url=return_url, now=utcnow(), settings=_settings())
 
     response = _attempt("face", flow, person, begin)
     if "url" not in opened:
         return response
     # The capture belongs to this browser and this person; the cookie is signed.
-    session["face_check"] = {"certify_id": opened["id"], "person_id": person.id, **flow}
+    session["face_check"] = {"certify_id": opened["id"], "person_id": person.id,
+                             "number_index": opened["index"], **flow}
     return redirect(opened["url"], code=303)
 
 
@@ -202,7 +203,8 @@ def face_return():
             "This face check was not started here. Please start it again."))
     try:
         response = _attempt("face", flow, person, lambda: service.finish_face(
-            person.id, certify_id, now=utcnow(), settings=_settings()))
+            person.id, certify_id, number_index=pending.get("number_index", ""), now=utcnow(),
+            settings=_settings()))
     except FacePending:
         db.session.rollback()
         return _render("face", flow, person, status=400, code="face_pending", error=_l(

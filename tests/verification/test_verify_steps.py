@@ -6,6 +6,7 @@ from __future__ import annotations
 import requests
 from sqlalchemy import select
 
+from idp.clock import utcnow
 from idp.extensions import db
 from idp.models import AuditEvent, IdentityDocument, VerificationEvidence
 
@@ -269,3 +270,69 @@ def test_face_outage(app, client, make_person, sims):
     response = face(client, sims)
     assert response.status_code == 503 and problem(response) == "try_later"
     assert state(app, person.id)[0] == 1
+
+
+def test_a_face_check_started_for_another_document_proves_nothing(app, client, make_person,
+                                                                 sims):
+    person = signed_in(client, make_person)
+    verify_form(client, ZHANG, level=3)
+    page = client.get("/verify", query_string={"level": 3, "next": "/"})
+    started = client.post("/verify/face", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "level": 3, "next": "/"})
+    capture = started.headers["Location"]
+    verify_form(client, AYGUL)  # the document changes while the capture is open
+    back = requests.post(capture, data={}, allow_redirects=False, timeout=5)
+    response = client.get(back.headers["Location"].removeprefix("http://127.0.0.1:5000"))
+    assert response.status_code == 400 and problem(response) == "face_stale"
+    level, name, evidence, _ = state(app, person.id)
+    assert (level, name) == (1, "阿依古丽·买买提")
+    assert evidence[-1] == ("registry_2f", "match", 1)
+
+
+def test_an_unconfigured_gateway_is_an_outage(app, make_person, sims):
+    from idp.settings import Settings
+    from idp.verification import service
+
+    person = make_person()
+    with app.test_request_context():
+        try:
+            service.verify_identity(person.id, doc_type="cn_resident_id",
+                                    number=ZHANG["number"], name=ZHANG["name"],
+                                    now=utcnow(), settings=Settings())
+        except service.TryLater:
+            db.session.commit()
+        else:
+            raise AssertionError("verified without a registry")
+    level, _, evidence, events = state(app, person.id)
+    assert (level, evidence) == (0, [])
+    assert events[-1] == "realname.check_unavailable"
+    with app.app_context():
+        row = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.event == "realname.check_unavailable"))
+        assert row.detail["reason"] == "not_configured"
+
+
+def test_two_accounts_verifying_one_number_at_once(app, make_person, sims):
+    """Whoever commits first keeps the number; the other is refused, never both verified and
+    never a verified entry released."""
+    import threading
+
+    sims["registry"].admin(latency_ms=300)
+    browsers = [app.test_client(), app.test_client()]
+    people = [signed_in(b, make_person) for b in browsers]
+    answers: list = [None, None]
+
+    def run(i):
+        answers[i] = verify_form(browsers[i], ZHANG)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [303, 400], statuses
+    loser = answers[0] if answers[0].status_code == 400 else answers[1]
+    assert problem(loser) == "already_verified"
+    levels = sorted(state(app, p.id)[0] or 0 for p in people)
+    assert levels == [0, 1]
