@@ -53,9 +53,14 @@ def _flow() -> dict:
 
 
 def _asking_client(flow: dict) -> Client | None:
+    """The client named by the `client` parameter, only while `next` resumes a request of that
+    very client in this browser: a link from elsewhere cannot put the disclosure question."""
     if not flow["client"]:
         return None
-    return db.session.scalar(select(Client).where(Client.client_id == flow["client"]))
+    client = db.session.scalar(select(Client).where(Client.client_id == flow["client"]))
+    if client is None or _requester(flow) != client.name:
+        return None
+    return client
 
 
 def next_step(current: int, required: int) -> str | None:

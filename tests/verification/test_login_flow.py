@@ -263,3 +263,35 @@ def test_third_party_consent_lists_verified_claims(app, client, make_person, mak
         claims=verified_claims_request()), consent=False)
     assert response.request.path.startswith("/consent/")
     assert 'id="grant-verified-claims"' in response.get_data(as_text=True)
+
+
+def test_the_disclosure_question_needs_that_clients_pending_request(app, client, make_person,
+                                                                   make_client, sims):
+    rp = portal(app, make_client, full_identity_approved=True)
+    signed_in(client, make_person)
+    verify_form(client, ZHANG)
+    page = client.get("/")
+    # A link from elsewhere, outside any sign-in of this client: no question, no grant.
+    assert client.get("/verify", query_string={"level": 1, "next": "/",
+                                               "client": rp.client_id}).status_code == 302
+    response = client.post("/verify/disclosure", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "decision": "allow",
+        "client": rp.client_id, "level": 1, "next": "/"})
+    assert response.status_code == 400
+    with app.app_context():
+        from idp.models import DisclosureConsent
+
+        assert db.session.scalar(select(DisclosureConsent)) is None
+
+
+def test_verification_forms_need_the_csrf_token(app, client, make_person, sims):
+    signed_in(client, make_person)
+    served = sims["registry"].admin()["served"]
+    response = client.post("/verify/identity", data={
+        "doc_type": "cn_resident_id", "name": ZHANG["name"], "number": ZHANG["number"]})
+    assert response.status_code == 400
+    assert sims["registry"].admin()["served"] == served
+    with app.app_context():
+        from idp.models import IdentityDocument
+
+        assert db.session.scalar(select(IdentityDocument)) is None
