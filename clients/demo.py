@@ -1,10 +1,15 @@
 """`make run`: the embedded default, end to end, on 127.0.0.1.
 
 Migrates the SQLite database under instance/, generates signing keys into keys/, seeds a demo
-citizen and two demo portals, starts the IdP (gunicorn), the back-channel logout worker and both
-portals, and prints how to log in. Ctrl-C stops everything it started.
+citizen and three demo portals, starts the simulated verification gateways (registry, carrier,
+bank, face; free loopback ports), the IdP (gunicorn) pointed at them, the back-channel logout
+worker and the portals, and prints how to log in. Ctrl-C stops everything it started.
 
-Ports: TONGBAN_PORT (5000), PORTAL_A_PORT (5001), PORTAL_B_PORT (5002).
+Portals A and B require real-name level L1, portal C L3: the demo citizen starts unverified,
+verifies once while signing in at A, reaches B without another step, and at C is asked only for
+the face check.
+
+Ports: TONGBAN_PORT (5000), PORTAL_A_PORT (5001), PORTAL_B_PORT (5002), PORTAL_C_PORT (5003).
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ def wait_for(url: str, seconds: float = 30) -> None:
 def main() -> None:
     idp_port = int(os.environ.get("TONGBAN_PORT", "5000"))
     ports = {"A": int(os.environ.get("PORTAL_A_PORT", "5001")),
-             "B": int(os.environ.get("PORTAL_B_PORT", "5002"))}
+             "B": int(os.environ.get("PORTAL_B_PORT", "5002")),
+             "C": int(os.environ.get("PORTAL_C_PORT", "5003"))}
+    names = {"A": "政务服务门户 A", "B": "社保服务门户 B", "C": "公积金服务门户 C"}
     issuer = os.environ.setdefault("TONGBAN_ISSUER", f"http://127.0.0.1:{idp_port}")
     os.environ.setdefault("TONGBAN_ENV", "development")
     os.environ.setdefault("TONGBAN_INSTANCE_DIR", str(ROOT / "instance"))
@@ -45,12 +52,20 @@ def main() -> None:
 
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, check=True)
     subprocess.run([*flask, "demo", "seed", "--output", str(credentials),
-                    "--portal", f"政务服务门户 A=http://127.0.0.1:{ports['A']}",
-                    "--portal", f"社保服务门户 B=http://127.0.0.1:{ports['B']}"],
+                    *[arg for letter in ports for arg in
+                      ("--portal", f"{names[letter]}=http://127.0.0.1:{ports[letter]}")],
+                    "--require-level", f"{names['A']}=1", "--require-level", f"{names['B']}=1",
+                    "--require-level", f"{names['C']}=3"],
                    cwd=ROOT, check=True)
     portals = json.loads(credentials.read_text())
 
-    children: list[subprocess.Popen] = []
+    from simulators.launch import start_all
+
+    gateways = start_all()
+    for sim in gateways.values():
+        # The IdP reads its gateways from configuration, exactly as in production.
+        os.environ.update(sim.environment())
+    children: list[subprocess.Popen] = [sim.process for sim in gateways.values()]
 
     def stop(*_args) -> None:
         for child in children:
@@ -73,7 +88,9 @@ def main() -> None:
     # Delivers back-channel logout tokens and ends expired sessions.
     children.append(subprocess.Popen([*flask, "logout-worker", "--poll-interval", "0.5"],
                                      cwd=ROOT))
-    for (name, creds), letter in zip(sorted(portals.items()), sorted(ports), strict=False):
+    for letter in sorted(ports):
+        name = names[letter]
+        creds = portals[name]
         env = dict(os.environ, PORTAL_NAME=name, PORTAL_PORT=str(ports[letter]),
                    PORTAL_CLIENT_ID=creds["client_id"],
                    PORTAL_CLIENT_SECRET=creds["client_secret"])
@@ -86,14 +103,18 @@ def main() -> None:
   Tongban IdP is running.
 
     IdP (your account):  {issuer}/
-    Portal A:            http://127.0.0.1:{ports['A']}/
-    Portal B:            http://127.0.0.1:{ports['B']}/
+    Portal A (needs L1): http://127.0.0.1:{ports['A']}/
+    Portal B (needs L1): http://127.0.0.1:{ports['B']}/
+    Portal C (needs L3): http://127.0.0.1:{ports['C']}/
+    Simulated gateways:  {", ".join(f"{n} {s.url}" for n, s in gateways.items())}
 
     Demo citizen:        demo / tongban-demo-2026   (or 13800138000 / tongban-demo-2026)
+    Their document:      张三, resident ID 110105199003070017 (known to the simulated registry)
 
-  Sign in at portal A, then open portal B: you are already signed in there.
-  Sign out at either portal and both sign out; so do both when you end the session on
-  your account page ({issuer}/account/sessions). Press Ctrl-C to stop.
+  Sign in at portal A: you verify your real name once, on the way. Open portal B: you are
+  already signed in there. Portal C asks only for the face check. Sign out at any portal and
+  all sign out; so do they when you end the session on your account page
+  ({issuer}/account/sessions). Press Ctrl-C to stop.
 """, flush=True)
     while True:
         for child in children:

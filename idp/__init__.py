@@ -105,6 +105,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     from .extensions import babel, csrf, db, migrate
     from .oidc.interactions import login_context
     from .security import register_security_headers
+    from .verification import hall
+    from .verification import views as verification_views
 
     if settings is None:
         settings = Settings.from_env(**overrides)
@@ -160,6 +162,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(factors_bp)
     app.register_blueprint(renewal_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(verification_views.bp)
+    app.register_blueprint(hall.bp)
     register_error_handlers(app)
     register_security_headers(app)
     app.after_request(sessions.apply_cookie)

@@ -94,11 +94,17 @@ def keys_prune():
               help="Lowest authentication level the client accepts (aal2: two factors).")
 @click.option("--client-id", default=None, help="Fixed client id (demo and tests).")
 @click.option("--client-secret", default=None, help="Fixed client secret (demo and tests).")
+@click.option("--min-real-name-level", type=click.IntRange(0, 4), default=0,
+              help="Real-name level (0-4) a person must reach before signing in here.")
+@click.option("--full-identity-approved", is_flag=True,
+              help="Approved to receive the full legal name and document number (each person "
+              "still consents separately).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_logout_uri,
                    backchannel_logout_uri, scope,
                    first_party, auth_method, id_token_alg, pairwise, no_pkce, require_nonce,
-                   min_acr, client_id, client_secret, as_json):
+                   min_acr, client_id, client_secret, min_real_name_level,
+                   full_identity_approved, as_json):
     """Register a client and print its id and secret (the secret is shown only now)."""
     from .developer.clients import ClientRejected, ClientSpec, create, describe
 
@@ -110,7 +116,9 @@ def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_l
                       require_nonce=require_nonce, auth_method=auth_method,
                       id_token_alg=id_token_alg,
                       subject_type="pairwise" if pairwise else "public", client_id=client_id,
-                      client_secret=client_secret, min_acr=min_acr)
+                      client_secret=client_secret, min_acr=min_acr,
+                      min_real_name_level=min_real_name_level,
+                      full_identity_approved=full_identity_approved)
     settings = current_app.extensions["tongban.settings"]
     try:
         client, secret = create(spec, now=utcnow(), allow_http_loopback=not settings.is_production)
@@ -223,8 +231,11 @@ def users_unlock(account, officer):
               help="NAME=BASE_URL, e.g. 'Portal A=http://127.0.0.1:5001'.")
 @click.option("--output", type=click.Path(dir_okay=False), required=True,
               help="Where to write the demo portals' client credentials (JSON, 0600).")
-def demo_seed(portals, output):
-    """Create the demo citizen and one first-party client per portal (idempotent)."""
+@click.option("--require-level", "required", multiple=True,
+              help="NAME=LEVEL: the portal NAME requires this real-name level (0-4).")
+def demo_seed(portals, output, required):
+    """Create the demo citizen and one first-party client per portal (idempotent). The demo
+    citizen starts unverified: the simulated registry knows them, so they can verify."""
     import os
 
     from .authn.registration import register
@@ -243,6 +254,9 @@ def demo_seed(portals, output):
             credentials = json.load(fh)
     except (FileNotFoundError, ValueError):
         credentials = {}
+    levels = dict(item.rsplit("=", 1) for item in required)
+    if any(value not in ("0", "1", "2", "3", "4") for value in levels.values()):
+        raise click.ClickException("--require-level takes NAME=LEVEL with LEVEL 0-4")
     for item in portals:
         name, _, base = item.partition("=")
         base = base.rstrip("/")
@@ -253,12 +267,14 @@ def demo_seed(portals, output):
             # Portals seeded before back-channel logout existed learn their endpoint now.
             existing.backchannel_logout_uri = existing.backchannel_logout_uri or (
                 base + "/backchannel-logout")
+            existing.min_real_name_level = int(levels.get(name, 0))
             continue
         client, secret = create(ClientSpec(
             name=name, client_type="web", redirect_uris=[base + "/callback"],
             post_logout_redirect_uris=[base + "/"], frontchannel_logout_uri=base
             + "/frontchannel-logout", backchannel_logout_uri=base + "/backchannel-logout",
             first_party=True), now=now, allow_http_loopback=True)
+        client.min_real_name_level = int(levels.get(name, 0))
         credentials[name] = {"client_id": client.client_id, "client_secret": secret,
                              "base_url": base}
     db.session.commit()

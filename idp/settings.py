@@ -15,6 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("production", "development", "test")
+#: the real-name verification gateways, each configured by TONGBAN_<NAME>_URL/_APP_KEY/_APP_SECRET
+GATEWAYS = ("registry", "carrier", "bank", "face")
 
 
 class ConfigError(Exception):
@@ -176,6 +178,32 @@ class Settings:
     #: TONGBAN_SITE_NAME: the name shown in page headers.
     site_name: str = "通办"
 
+    # --- real-name verification gateways (DESIGN §2) ------------------------------------------------
+    #: TONGBAN_REGISTRY_URL / _APP_KEY / _APP_SECRET: the population registry's two-factor check
+    #: (name + number). TONGBAN_CARRIER_*: a carrier's three-factor check (+ mobile number).
+    #: TONGBAN_BANK_*: the bank card four-factor check (+ card and reserved mobile number).
+    #: TONGBAN_FACE_*: remote face verification against the registry portrait. Each is the base
+    #: URL of the gateway and the app key and secret it issued to us (requests are signed with
+    #: HMAC-SHA256, see idp/verification/gateway.py). A gateway left unset is "unavailable": the
+    #: person is asked to try again later. https in production.
+    registry_url: str = ""
+    registry_app_key: str = ""
+    registry_app_secret: str = ""
+    carrier_url: str = ""
+    carrier_app_key: str = ""
+    carrier_app_secret: str = ""
+    bank_url: str = ""
+    bank_app_key: str = ""
+    bank_app_secret: str = ""
+    face_url: str = ""
+    face_app_key: str = ""
+    face_app_secret: str = ""
+    #: TONGBAN_GATEWAY_TIMEOUT_MS: connect and read timeout of one gateway call.
+    gateway_timeout_ms: int = 3000
+    #: TONGBAN_GATEWAY_RETRIES: further attempts after a timeout, a connection failure or a 503
+    #: (never after a definite answer); the person waits at most (1 + retries) x timeout.
+    gateway_retries: int = 1
+
     # --- derived ----------------------------------------------------------------------------------
     extra: dict = field(default_factory=dict)
 
@@ -276,7 +304,12 @@ class Settings:
             alert_account_failures=_int("TONGBAN_ALERT_ACCOUNT_FAILURES", 5),
             default_locale=_env("TONGBAN_DEFAULT_LOCALE", "zh_Hans_CN"),
             site_name=_env("TONGBAN_SITE_NAME", "通办"),
+            gateway_timeout_ms=_int("TONGBAN_GATEWAY_TIMEOUT_MS", 3000),
+            gateway_retries=_int("TONGBAN_GATEWAY_RETRIES", 1),
         )
+        for gateway in GATEWAYS:
+            for part in ("url", "app_key", "app_secret"):
+                values[f"{gateway}_{part}"] = _env(f"TONGBAN_{gateway.upper()}_{part.upper()}", "")
         values.update(overrides)
         return cls(**values).completed()
 
@@ -337,5 +370,20 @@ class Settings:
         if self.logout_max_attempts < 1 or not 1 <= self.logout_timeout <= 60:
             problems.append("TONGBAN_LOGOUT_MAX_ATTEMPTS must be at least 1 and "
                             "TONGBAN_LOGOUT_TIMEOUT between 1 and 60 seconds")
+        for gateway in GATEWAYS:
+            url = getattr(self, f"{gateway}_url")
+            name = f"TONGBAN_{gateway.upper()}"
+            if url and not (getattr(self, f"{gateway}_app_key")
+                            and getattr(self, f"{gateway}_app_secret")):
+                problems.append(f"{name}_URL is set: {name}_APP_KEY and {name}_APP_SECRET are "
+                                "required too")
+            if url and urlsplit(url).scheme not in ("http", "https"):
+                problems.append(f"{name}_URL must be an absolute http(s) URL")
+            if url and self.is_production and urlsplit(url).scheme != "https":
+                problems.append(f"{name}_URL must use https in production")
+        if not 100 <= self.gateway_timeout_ms <= 30000:
+            problems.append("TONGBAN_GATEWAY_TIMEOUT_MS must be between 100 and 30000")
+        if not 0 <= self.gateway_retries <= 3:
+            problems.append("TONGBAN_GATEWAY_RETRIES must be between 0 and 3")
         if problems:
             raise ConfigError("Tongban cannot start:\n  - " + "\n  - ".join(problems))

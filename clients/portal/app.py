@@ -110,6 +110,8 @@ def create_portal(*, name: str, issuer: str, client_id: str, client_secret: str,
         who = html.escape(str(claims.get("name") or claims.get("preferred_username")
                               or claims["sub"]))
         return page(f"<p id='status'>已登录 Signed in as <strong id='user'>{who}</strong></p>"
+                    f"<p>实名等级 Real-name level: <strong id='level'>L"
+                    f"{html.escape(str(claims.get('real_name_level', 0)))}</strong></p>"
                     f"<p>acr: <code id='acr'>{html.escape(str(claims.get('acr')))}</code> "
                     f"amr: <code id='amr'>{html.escape(str(claims.get('amr')))}</code></p>"
                     f"<p><a id='logout' href='{url_for('logout')}'>退出 Sign out</a></p>")

@@ -19,6 +19,7 @@ from ..oidc import authorised_apps
 from . import devices
 from .sections import Section, register
 from .sections import of as sections_of
+from ..verification.views import account_summary
 
 bp = Blueprint("account", __name__)
 
@@ -57,8 +58,9 @@ def render(template: str, **context):
 @bp.get("/")
 @signed_in
 def home():
+    realname = account_summary(g.person.id)
     db.session.commit()
-    return render("account/home.html")
+    return render("account/home.html", realname=realname)
 
 
 @bp.get("/account/sessions")

@@ -133,6 +133,10 @@ class ClientSpec:
     auth_signing_alg: str | None = None
     #: lowest acr accepted (urn:tongban:aal1 or urn:tongban:aal2); None: any
     min_acr: str | None = None
+    #: real-name level (0-4) a person needs before this client gets a code
+    min_real_name_level: int = 0
+    #: may receive the full legal name and number (still only with the person's consent)
+    full_identity_approved: bool = False
 
     @property
     def effective_scope(self) -> str:
@@ -249,6 +253,8 @@ def problems_of(spec: ClientSpec, *, allow_http_loopback: bool) -> list[Problem]
                                 f"one of {', '.join(SIGNING_ALGS)}"))
     if spec.subject_type not in ("public", "pairwise"):
         problems.append(Problem("subject_type", "subject_type", "public or pairwise"))
+    if spec.min_real_name_level not in (0, 1, 2, 3, 4):
+        problems.append(Problem("min_real_name_level", "level", "0 to 4"))
     if spec.min_acr is not None and spec.min_acr not in assurance.ISSUED:
         problems.append(Problem("min_acr", "unknown_acr", f"one of {', '.join(assurance.ISSUED)}"))
     if spec.sector_identifier_uri and spec.subject_type != "pairwise":
@@ -300,6 +306,8 @@ def apply(client: Client, spec: ClientSpec, now: datetime) -> None:
     client.jwks = spec.jwks
     client.token_endpoint_auth_signing_alg = spec.auth_signing_alg
     client.min_acr = spec.min_acr
+    client.min_real_name_level = spec.min_real_name_level
+    client.full_identity_approved = spec.full_identity_approved
     client.updated_at = now
 
 
@@ -327,7 +335,8 @@ def spec_of(client: Client) -> ClientSpec:
         sensitive_legal_basis=client.sensitive_legal_basis,
         sector_identifier_uri=client.sector_identifier_uri, jwks=client.jwks,
         jwks_uri=client.jwks_uri, auth_signing_alg=client.token_endpoint_auth_signing_alg,
-        min_acr=client.min_acr)
+        min_acr=client.min_acr, min_real_name_level=client.min_real_name_level,
+        full_identity_approved=client.full_identity_approved)
 
 
 def create(spec: ClientSpec, *, now: datetime, allow_http_loopback: bool,
@@ -367,4 +376,6 @@ def describe(client: Client) -> dict:
         "grant_types": client.grant_types, "scope": client.scope,
         "first_party": client.first_party, "require_pkce": client.require_pkce,
         "min_acr": client.min_acr,
+        "min_real_name_level": client.min_real_name_level,
+        "full_identity_approved": client.full_identity_approved,
     }

@@ -14,8 +14,10 @@ from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
 from .throttle import ThrottleCounter
 from .token import AccessToken, RefreshToken
+from .verification import DisclosureConsent, VerificationEvidence
 
 __all__ = [
+    "ROLES",
     "AccessToken",
     "AuditArchive",
     "AuditEvent",
@@ -23,6 +25,7 @@ __all__ = [
     "Client",
     "ClientRequest",
     "Consent",
+    "DisclosureConsent",
     "IdentityDocument",
     "InitialAccessToken",
     "Interaction",
@@ -42,4 +45,5 @@ __all__ = [
     "TotpFactor",
     "WebAuthnChallenge",
     "WebAuthnCredential",
+    "VerificationEvidence",
 ]

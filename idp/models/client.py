@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -58,6 +58,13 @@ class Client(db.Model):
     frontchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=True)
     backchannel_logout_uri: Mapped[str | None] = mapped_column(Text)
     backchannel_logout_session_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the real-name level (0-4, DESIGN §2) a person must have reached before this client gets a
+    #: code; a person below it is taken through the missing verification step during login
+    min_real_name_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: approved (by an operator) to receive the full legal name and document number, which it
+    #: still gets only after the person's separate consent; everyone else sees masked values
+    full_identity_approved: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                         server_default=false())
     #: "active", "disabled", "pending" (waiting for a system admin) or "rejected"
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(DateTime)

@@ -3,9 +3,9 @@ and lookup, never stored or logged in clear. One person per verified number."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -28,4 +28,7 @@ class IdentityDocument(db.Model):
     #: real-name level reached with this document (0 = self-asserted, format-checked only)
     level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    #: from the number (every supported document carries it); released as `birthdate` only in
+    #: verified_claims
+    birthdate: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime)

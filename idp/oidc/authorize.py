@@ -9,12 +9,17 @@ import enum
 from datetime import datetime, timedelta
 
 from authlib.oauth2.rfc6749 import AccessDeniedError
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 from sqlalchemy import select
 
 from ..authn import assurance
 from ..extensions import db
 from ..models import Consent, Interaction, SsoSession
+from . import realname
 from . import claims as claims_mod
 
 
@@ -22,6 +27,8 @@ class Next(enum.Enum):
     LOGIN = "login"
     #: the session is too weak for this request: ask only for the missing factor
     STEP_UP = "step_up"
+    #: the person has not reached the real-name level this request needs
+    VERIFY = "verify"
     CONSENT = "consent"
     ISSUE = "issue"
 
@@ -85,6 +92,8 @@ def decide(grant, session: SsoSession | None, interaction: Interaction | None, n
             raise LoginRequiredError(redirect_uri=grant.redirect_uri, state=data.get("state"))
         return Next.STEP_UP
 
+    if needs_verification(grant, session, silent):
+        return Next.VERIFY
     client = grant.request.client
     consented_here = interaction is not None and interaction.consent_at is not None
     if "consent" in prompts and not consented_here:
@@ -99,6 +108,17 @@ def decide(grant, session: SsoSession | None, interaction: Interaction | None, n
     if silent:
         raise ConsentRequiredError(redirect_uri=grant.redirect_uri, state=data.get("state"))
     return Next.CONSENT
+
+
+def needs_verification(grant, session: SsoSession, silent: bool) -> bool:
+    """Whether the person must reach a real-name level (or answer a disclosure question) first;
+    with prompt=none that is interaction_required (OIDC Core §3.1.2.6)."""
+    if realname.verification_step(grant, session.person_id, silent=silent) is None:
+        return False
+    if silent:
+        raise InteractionRequiredError(redirect_uri=grant.redirect_uri,
+                                       state=grant.request.payload.data.get("state"))
+    return True
 
 
 def record_consent(person_id: int, client_id: int, scopes: set[str], claim_names: set[str],

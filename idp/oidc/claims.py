@@ -23,8 +23,12 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
 }
 SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
 SUPPORTED_CLAIMS = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
-                    "at_hash", *{c for claims in SCOPE_CLAIMS.values() for c in claims})
-RELEASABLE = frozenset(c for claims in SCOPE_CLAIMS.values() for c in claims)
+                    "at_hash", "real_name_level", "verified_claims",
+                    *{c for claims in SCOPE_CLAIMS.values() for c in claims})
+#: OpenID Connect for Identity Assurance: released only on request, through consent
+ASSURANCE_CLAIMS = ("verified_claims",)
+RELEASABLE = frozenset(c for claims in SCOPE_CLAIMS.values() for c in claims) | frozenset(
+    ASSURANCE_CLAIMS)
 
 
 class ClaimsRequestError(ValueError):

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from ..authn import assurance
+from .realname import ACR_VALUES as REALNAME_ACR_VALUES
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from .client_auth import ALGORITHMS as ASSERTION_ALGS
 from .keys import SIGNING_ALGS
 from .provider import Provider
+from .verified_claims import (
+    CHECK_METHODS,
+    CLAIMS_IN_VERIFIED_CLAIMS,
+    DOCUMENT_TYPES,
+    EVIDENCE_TYPES,
+    TRUST_FRAMEWORK,
+)
 
 
 def metadata(prov: Provider) -> dict:
@@ -50,5 +58,12 @@ def metadata(prov: Provider) -> dict:
         "frontchannel_logout_session_supported": True,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
-        "acr_values_supported": list(assurance.ISSUED),
+        "acr_values_supported": [*assurance.ISSUED, *REALNAME_ACR_VALUES],
+        # OpenID Connect for Identity Assurance 1.0 §7
+        "verified_claims_supported": True,
+        "trust_frameworks_supported": [TRUST_FRAMEWORK],
+        "evidence_supported": list(EVIDENCE_TYPES),
+        "documents_supported": sorted(set(DOCUMENT_TYPES.values())),
+        "documents_check_methods_supported": sorted({m for m, _ in CHECK_METHODS.values()}),
+        "claims_in_verified_claims_supported": list(CLAIMS_IN_VERIFIED_CLAIMS),
     }

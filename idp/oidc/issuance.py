@@ -19,7 +19,9 @@ from joserfc import jwt
 
 from ..clock import to_timestamp
 from ..models import AccessToken, Client, Person, RefreshToken
+from ..verification import levels
 from . import claims as claims_mod
+from . import verified_claims
 from .keys import ACCESS_TOKEN_ALG, DEFAULT_ID_TOKEN_ALG, SIGNING_ALGS
 from .provider import Provider
 
@@ -88,6 +90,9 @@ def access_token(prov: Provider, ctx: GrantContext, now: datetime, ttl: int
         body["amr"] = list(ctx.amr)  # RFC 9068 §2.2.1: resource servers may require a factor
     if ctx.sid:
         body["sid"] = ctx.sid
+    if ctx.person is not None:
+        # Resource servers decide on the real-name level offline, from the token alone.
+        body["real_name_level"] = levels.level_of(ctx.person.id)
     value = sign(prov, ACCESS_TOKEN_ALG, body, typ="at+jwt")
     row = AccessToken(jti=jti, client_id=ctx.client.id,
                       person_id=ctx.person.id if ctx.person else None, code_id=ctx.code_id,
@@ -145,4 +150,5 @@ def id_token(prov: Provider, ctx: GrantContext, now: datetime, access_token_valu
         at_hash = create_half_hash(access_token_value, alg)
         body["at_hash"] = at_hash.decode() if isinstance(at_hash, bytes) else at_hash
     body.update(claims_mod.id_token_claims(ctx.person, ctx.claims))
+    body.update(verified_claims.assurance_claims(ctx.person, ctx.client, ctx.claims, "id_token"))
     return sign(prov, alg, body)

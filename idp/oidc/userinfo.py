@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Client, Person
-from . import access_tokens, claims as claims_mod
+from . import access_tokens, verified_claims
+from . import claims as claims_mod
 from .provider import provider
 
 
@@ -52,4 +53,5 @@ def claims_for(token: str) -> dict:
         raise BearerError("invalid_token", "The access token is no longer valid.", 401)
     body = {"sub": claims_mod.subject_for(person, client, provider().pairwise_key)}
     body.update(claims_mod.userinfo_claims(person, found.row.scope, found.row.claims))
+    body.update(verified_claims.assurance_claims(person, client, found.row.claims, "userinfo"))
     return body

@@ -23,8 +23,8 @@ from .. import audit
 from ..authn import sessions
 from ..clock import utcnow
 from ..extensions import csrf, db
+from . import discovery, interactions, realname, responses, userinfo
 from . import authorize as decisions
-from . import discovery, interactions, responses, userinfo
 from .errors import UnmetAuthenticationRequirementsError
 from .logout import logout_page
 from .provider import provider
@@ -114,6 +114,10 @@ def _run(oauth_request, interaction, ticket):
         if step is decisions.Next.STEP_UP:
             return redirect(url_for("verify.second_factor", next=resume_path, acr=need,
                                     cancel=cancel_path))
+        if step is decisions.Next.VERIFY:
+            needed = realname.verification_step(grant, sso.person_id, silent=False)
+            return redirect(url_for("verification.start", level=needed.level,
+                                    client=needed.client, next=resume_path))
         return redirect(url_for("oidc.consent", ticket=ticket))
 
     params = grant.issue_code(sso)
