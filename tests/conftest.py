@@ -73,6 +73,8 @@ def _settings(database_url: str, default_keys_dir: Path, instance: Path, **overr
                   database_url=database_url, instance_dir=instance, keys_dir=default_keys_dir,
                   generate_keys=False, refresh_reuse_grace=5)
     values.update(overrides)
+    # As Settings.from_env: outside production the IdP may call loopback URLs (test portals).
+    values.setdefault("fetch_allow_loopback", values["env"] != "production")
     return Settings(**values).completed()
 
 

@@ -255,4 +255,6 @@ def _page_csrf(http) -> str:
 
 def test_discovery_lists_the_issued_levels(client):
     metadata = client.get("/.well-known/openid-configuration").get_json()
-    assert metadata["acr_values_supported"] == [AAL1, AAL2]
+    # The authentication levels issued, then the real-name levels a client may ask for.
+    assert metadata["acr_values_supported"][:2] == [AAL1, AAL2]
+    assert "urn:tongban:aal3" not in metadata["acr_values_supported"]

@@ -186,7 +186,8 @@ SCOPES = {
 def test_oidcc_scope(client, person, rp, scope):
     tokens = Flow(client, rp, scope=scope).tokens()
     info = client.get("/userinfo", headers=bearer(tokens["access_token"])).get_json()
-    assert set(info) == {"sub"} | SCOPES[scope]
+    # real_name_level goes with every openid token (DESIGN §2): "L0" for a new account.
+    assert set(info) == {"sub", "real_name_level"} | SCOPES[scope]
     id_token = jwt.decode(tokens["id_token"],
                           KeySet.import_key_set(client.get("/jwks").get_json()),
                           algorithms=["RS256"])
