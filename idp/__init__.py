@@ -91,7 +91,7 @@ def _lang_url(code: str) -> str:
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
     """Build the IdP. Raises :class:`ConfigError` (with a message for the operator) when the
     settings are unsafe or incomplete."""
-    from . import cli, oidc
+    from . import cli, directory, oidc
     from .account.views import bp as account_bp
     from .authn import sessions
     from .authn.views import bp as authn_bp
@@ -148,6 +148,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
     app.register_blueprint(authn_bp)
     app.register_blueprint(account_bp)
+    directory.init_app(app)
     register_error_handlers(app)
     register_security_headers(app)
     app.after_request(sessions.apply_cookie)

@@ -88,12 +88,14 @@ def keys_prune():
 @click.option("--no-pkce", is_flag=True, help="Confidential clients only: allow requests "
               "without PKCE (some certified relying parties send none).")
 @click.option("--require-nonce", is_flag=True)
+@click.option("--release-employee-number", is_flag=True,
+              help="Release department staff's employee_number (scope 'department').")
 @click.option("--client-id", default=None, help="Fixed client id (demo and tests).")
 @click.option("--client-secret", default=None, help="Fixed client secret (demo and tests).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_logout_uri, scope,
                    first_party, auth_method, id_token_alg, pairwise, no_pkce, require_nonce,
-                   client_id, client_secret, as_json):
+                   release_employee_number, client_id, client_secret, as_json):
     """Register a client and print its id and secret (the secret is shown only now)."""
     from .developer.clients import ClientRejected, ClientSpec, create, describe
 
@@ -104,7 +106,8 @@ def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_l
                       require_nonce=require_nonce, auth_method=auth_method,
                       id_token_alg=id_token_alg,
                       subject_type="pairwise" if pairwise else "public", client_id=client_id,
-                      client_secret=client_secret)
+                      client_secret=client_secret,
+                      release_employee_number=release_employee_number)
     settings = current_app.extensions["tongban.settings"]
     try:
         client, secret = create(spec, now=utcnow(), allow_http_loopback=not settings.is_production)

@@ -109,6 +109,11 @@ class Settings:
     #: relying parties that cache the JWKS have it before they meet a token it signed.
     key_publish_ahead: int = 3600
 
+    # --- department directories ------------------------------------------------------------------
+    #: TONGBAN_DIRECTORIES: path of a TOML or JSON file listing the departments' LDAP/AD
+    #: directories (format: idp/directory/config.py). Empty: no department login.
+    directories: str = ""
+
     # --- pages ------------------------------------------------------------------------------------
     #: TONGBAN_DEFAULT_LOCALE: the language pages are shown in when nothing else decides.
     default_locale: str = "zh_Hans_CN"
@@ -173,6 +178,7 @@ class Settings:
             key_publish_ahead=_int("TONGBAN_KEY_PUBLISH_AHEAD", 3600),
             default_locale=_env("TONGBAN_DEFAULT_LOCALE", "zh_Hans_CN"),
             site_name=_env("TONGBAN_SITE_NAME", "通办"),
+            directories=_env("TONGBAN_DIRECTORIES", ""),
         )
         values.update(overrides)
         return cls(**values).completed()

@@ -57,6 +57,8 @@ class ClientSpec:
     subject_type: str = "public"
     client_id: str | None = None
     client_secret: str | None = None
+    #: may receive department staff's `employee_number` (scope `department`)
+    release_employee_number: bool = False
 
 
 def problems_of(spec: ClientSpec, *, allow_http_loopback: bool) -> list[str]:
@@ -119,6 +121,7 @@ def create(spec: ClientSpec, *, now: datetime, allow_http_loopback: bool) -> tup
         scope=scope, require_pkce=spec.require_pkce or public, require_nonce=spec.require_nonce,
         first_party=spec.first_party, id_token_signed_response_alg=spec.id_token_alg,
         subject_type=spec.subject_type, status="active", created_at=now, updated_at=now,
+        release_employee_number=spec.release_employee_number,
     )
     client.set_secret(secret)
     db.session.add(client)
@@ -136,4 +139,5 @@ def describe(client: Client) -> dict:
         "frontchannel_logout_uri": client.frontchannel_logout_uri,
         "grant_types": client.grant_types, "scope": client.scope,
         "first_party": client.first_party, "require_pkce": client.require_pkce,
+        "release_employee_number": client.release_employee_number,
     }

@@ -3,6 +3,13 @@
 from .audit import AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
+from .directory import (
+    DirectoryAccount,
+    DirectoryHealth,
+    DirectoryLinkReview,
+    DirectoryLoginFailure,
+    DirectorySession,
+)
 from .identity import IdentityDocument
 from .person import Person
 from .role import ROLES, PersonRole
@@ -15,6 +22,11 @@ __all__ = [
     "AuthorizationCode",
     "Client",
     "Consent",
+    "DirectoryAccount",
+    "DirectoryHealth",
+    "DirectoryLinkReview",
+    "DirectoryLoginFailure",
+    "DirectorySession",
     "IdentityDocument",
     "Interaction",
     "Person",

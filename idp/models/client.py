@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -44,6 +44,9 @@ class Client(db.Model):
     require_nonce: Mapped[bool] = mapped_column(Boolean, default=False)
     #: first-party portals skip the consent page (the person already trusts the government portal)
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: may receive the `employee_number` claim of department staff (scope `department`)
+    release_employee_number: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                          server_default=false())
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="RS256")
     #: "public" or "pairwise"
     subject_type: Mapped[str] = mapped_column(String(8), default="public")

@@ -1,0 +1,59 @@
+"""Each directory's health as the nodes saw it: last successful service bind, its latency, the
+last error, the last sync. Written by logins and syncs, read by `flask directory status`."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from flask import current_app
+
+from ..extensions import db
+from ..models import DirectoryHealth
+
+#: a node writes a healthy bind at most this often per directory (every login binds)
+WRITE_EVERY = 10.0
+
+
+def _last_written() -> dict[str, float]:
+    return current_app.extensions.setdefault("tongban.directory_health_written", {})
+
+
+def _row(directory: str) -> DirectoryHealth:
+    row = db.session.get(DirectoryHealth, directory)
+    if row is None:
+        row = DirectoryHealth(directory=directory)
+        db.session.add(row)
+    return row
+
+
+def bind_ok(directory: str, server: str | None, seconds: float, now: datetime,
+            *, force: bool = False) -> None:
+    tick = time.monotonic()
+    written = _last_written()
+    if not force and tick - written.get(directory, -WRITE_EVERY) < WRITE_EVERY:
+        return
+    written[directory] = tick
+    row = _row(directory)
+    row.last_bind_at, row.latency_ms = now, round(seconds * 1000, 1)
+    if server:
+        row.last_server = server
+
+
+def failed(directory: str, detail: str, now: datetime) -> None:
+    _last_written().pop(directory, None)
+    row = _row(directory)
+    row.last_error_at, row.last_error = now, detail[:2000]
+
+
+def synced(directory: str, cursor: str | None, now: datetime, error: str | None = None) -> None:
+    row = _row(directory)
+    row.last_sync_at = now
+    row.last_sync_error = error[:2000] if error else None
+    if cursor is not None and not error:
+        row.sync_cursor = cursor
+
+
+def cursor_of(directory: str) -> str | None:
+    row = db.session.get(DirectoryHealth, directory)
+    return row.sync_cursor if row else None

@@ -1,0 +1,173 @@
+"""Logging in with a department account, and linking one to a signed-in person.
+
+What the person typed is resolved to a directory (their choice, `DEPT\\user` or `user@dept`),
+the directory authenticates it, the account is refreshed from the entry (sync on demand), and
+the linked person is logged in. Every outcome is audited with its own reason; people see one
+message for every kind of bad credentials and a different one when the directory is down. There
+is no local password to fall back to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+
+from .. import audit
+from ..authn.sessions import Authentication
+from ..errors import ServiceUnavailable, UserError
+from ..extensions import db
+from ..models import DirectoryAccount, DirectoryLoginFailure, Person
+from . import accounts, health
+from .base import AccountInactive, BadCredentials, DirectoryIdentity, DirectoryUnavailable
+from .registry import Directories
+
+#: the same assurance as a local password (DESIGN.md §2)
+ACR_DIRECTORY = "urn:tongban:aal1"
+METHOD = "directory"
+
+
+class DepartmentLoginFailed(UserError):
+    """Unknown account, wrong password, locked or disabled entry: one face."""
+
+    public = "The department account or password is incorrect."
+
+
+class DirectoryDown(ServiceUnavailable):
+    public = "Your department's directory is unavailable right now. Please try again later."
+
+
+class TooManyAttempts(UserError):
+    status = 429
+    public = "Too many failed attempts. Please wait a few minutes and try again."
+
+
+@dataclass(frozen=True)
+class DepartmentLogin:
+    authentication: Authentication
+    account: DirectoryAccount
+
+
+# --- brute-force limits -------------------------------------------------------------------------
+# INTEGRATION POINT (issue 5): these three functions are the only place the directory login
+# consults a brute-force limit. When the shared limiter (idp/authn/throttle.py) lands, their
+# bodies become calls to it with the account key f"{directory}:{login}" and the source address,
+# and the DirectoryLoginFailure table (migration 0006) can go. Until then: per account and
+# source, MAX_FREE failures are free, then each further attempt waits DELAY * 2**n, capped.
+
+MAX_FREE = 5
+DELAY = timedelta(seconds=30)
+MAX_DELAY = timedelta(minutes=15)
+
+
+def _throttle_key(directory: str, login: str, ip: str | None) -> str:
+    return hashlib.sha256(f"{directory}|{login.strip().lower()}|{ip or '-'}".encode()).hexdigest()
+
+
+def _throttle_wait(directory: str, login: str, ip: str | None, now: datetime) -> timedelta | None:
+    """How long this account and source must still wait, or None."""
+    row = db.session.scalar(select(DirectoryLoginFailure).where(
+        DirectoryLoginFailure.key == _throttle_key(directory, login, ip)))
+    if row is None or row.failures < MAX_FREE:
+        return None
+    delay = min(DELAY * 2 ** (row.failures - MAX_FREE), MAX_DELAY)
+    remaining = row.last_failed_at + delay - now
+    return remaining if remaining > timedelta(0) else None
+
+
+def _throttle_failed(directory: str, login: str, ip: str | None, now: datetime) -> None:
+    key = _throttle_key(directory, login, ip)
+    row = db.session.scalar(select(DirectoryLoginFailure).where(DirectoryLoginFailure.key == key))
+    if row is None:
+        row = DirectoryLoginFailure(key=key, failures=0, last_failed_at=now)
+        db.session.add(row)
+    row.failures += 1
+    row.last_failed_at = now
+
+
+def _throttle_succeeded(directory: str, login: str, ip: str | None) -> None:
+    db.session.execute(delete(DirectoryLoginFailure).where(
+        DirectoryLoginFailure.key == _throttle_key(directory, login, ip)))
+
+
+# --- the flow -----------------------------------------------------------------------------------
+
+def _refused(directory: str, reason: str, *, account: DirectoryAccount | None = None,
+             **detail) -> None:
+    audit.record("login.failed", person_id=account.person_id if account else None,
+                 method=METHOD, directory=directory, reason=reason,
+                 account_id=account.id if account else None, **detail)
+
+
+def authenticate(registry: Directories, directory_id: str, login: str, password: str, *,
+                 now: datetime, ip: str | None) -> tuple[DirectoryIdentity, DirectoryAccount]:
+    """Bind to the directory and refresh the account; commits and raises on every refusal."""
+    config = registry.config(directory_id)
+    wait = _throttle_wait(config.id, login, ip, now)
+    if wait is not None:
+        _refused(config.id, "throttled", retry_after=int(wait.total_seconds()) + 1)
+        db.session.commit()
+        raise TooManyAttempts(detail=f"{config.id}: throttled")
+    started = time.monotonic()
+    try:
+        identity = registry.get(config.id).authenticate(login, password)
+    except DirectoryUnavailable as exc:
+        health.failed(config.id, exc.detail or exc.reason, now)
+        _refused(config.id, exc.reason)
+        db.session.commit()
+        raise DirectoryDown(detail=f"{config.id}: {exc.detail}") from None
+    except AccountInactive as exc:
+        account = accounts.find(config.id, exc.identity.external_id) if exc.identity else None
+        if account is not None and exc.reason == "account_disabled":
+            # Sync on demand: a disabled entry ends the sessions it took part in now.
+            accounts.mark_inactive(account, "disabled", now)
+        elif account is not None:
+            account.entry_state = "locked"
+        _throttle_failed(config.id, login, ip, now)
+        _refused(config.id, exc.reason, account=account)
+        db.session.commit()
+        raise DepartmentLoginFailed(detail=f"{config.id}: {exc.reason}") from None
+    except BadCredentials as exc:
+        _throttle_failed(config.id, login, ip, now)
+        _refused(config.id, exc.reason)
+        db.session.commit()
+        raise DepartmentLoginFailed(detail=f"{config.id}: {exc.reason}") from None
+    health.bind_ok(config.id, None, time.monotonic() - started, now)
+    _throttle_succeeded(config.id, login, ip)
+    account = accounts.upsert(config, identity, now)
+    return identity, account
+
+
+def log_in(registry: Directories, directory_id: str, login: str, password: str, *,
+           now: datetime, ip: str | None) -> DepartmentLogin:
+    """The whole department login; raises DepartmentLoginFailed, DirectoryDown,
+    TooManyAttempts or accounts.NotLinked (committed and audited in every case)."""
+    config = registry.config(directory_id)
+    identity, account = authenticate(registry, directory_id, login, password, now=now, ip=ip)
+    try:
+        person = accounts.person_for_login(config, account, identity, now)
+    except accounts.NotLinked as exc:
+        _refused(config.id, exc.reason, account=account)
+        db.session.commit()
+        raise
+    if not person.is_active:
+        _refused(config.id, "person_disabled", account=account)
+        db.session.commit()
+        raise DepartmentLoginFailed(detail=f"{config.id}: person {person.id} disabled")
+    account.last_login_at = now
+    audit.record("login.succeeded", person_id=person.id, method=METHOD, directory=config.id,
+                 account_id=account.id)
+    return DepartmentLogin(Authentication(person=person, acr=ACR_DIRECTORY, amr=("pwd",)),
+                           account)
+
+
+def link(registry: Directories, directory_id: str, login: str, password: str, person: Person,
+         *, now: datetime, ip: str | None) -> tuple[str, DirectoryAccount]:
+    """`person` (signed in) proves the department account too; see accounts.link_by_proof."""
+    config = registry.config(directory_id)
+    identity, account = authenticate(registry, directory_id, login, password, now=now, ip=ip)
+    outcome = accounts.link_by_proof(config, account, identity, person, now)
+    return outcome, account
