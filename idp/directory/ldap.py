@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import ssl
 import threading
 import time
@@ -86,9 +87,9 @@ class LdapDirectory:
         config = self.config
         tls = None
         if config.tls != "none":
+            # PROTOCOL_TLS_CLIENT: TLS 1.2 at least; ldap3 checks the name after the handshake.
             tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, version=ssl.PROTOCOL_TLS_CLIENT,
-                            ca_certs_file=config.ca_file or None,
-                            ssl_options=[ssl.OP_NO_TLSv1, ssl.OP_NO_TLSv1_1])
+                            ca_certs_file=config.ca_file or None)
         return ldap3.Server(url, use_ssl=config.tls == "ldaps", tls=tls, get_info=ldap3.NONE,
                             connect_timeout=config.connect_timeout)
 
@@ -115,7 +116,8 @@ class LdapDirectory:
             started = time.monotonic()
             conn = ldap3.Connection(server, user=config.bind_dn or None,
                                     password=config.bind_password or None,
-                                    receive_timeout=config.receive_timeout,
+                                    # whole seconds: ldap3 packs it into SO_RCVTIMEO
+                                    receive_timeout=max(1, math.ceil(config.receive_timeout)),
                                     raise_exceptions=True, read_only=True,
                                     auto_referrals=False, client_strategy=ldap3.SYNC)
             try:
@@ -312,10 +314,17 @@ class LdapDirectory:
             self._close(conn)
 
     def _paged(self, conn: ldap3.Connection, base: str, flt: str, attributes: list[str]):
-        return [e for e in conn.extend.standard.paged_search(
+        entries = [e for e in conn.extend.standard.paged_search(
             base, flt, ldap3.SUBTREE, attributes=attributes, paged_size=PAGE_SIZE,
             dereference_aliases=ldap3.DEREF_NEVER, generator=True)
             if e.get("type") == "searchResEntry"]
+        result = conn.result or {}
+        if result.get("result", 0) != 0:
+            # A listing cut short (size or time limit) must never read as "the rest were
+            # deleted": the sync stops here instead.
+            raise DirectoryUnavailable(detail=f"incomplete listing of {base}: "
+                                              f"{result.get('description')}")
+        return entries
 
     def _members(self, conn: ldap3.Connection, group_dn: str) -> set[str]:
         attribute = self.config.groups.member_attribute
