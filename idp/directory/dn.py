@@ -4,6 +4,8 @@ spaces around separators ignored, multi-valued RDNs in any order."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ldap3.core.exceptions import LDAPInvalidDnError
 from ldap3.utils.dn import escape_rdn, parse_dn
 
@@ -29,9 +31,11 @@ def _unescape(value: str) -> str:
     return out.decode("utf-8", errors="replace")
 
 
-def components(dn: str) -> list[tuple[tuple[str, str], ...]]:
+@lru_cache(maxsize=65536)
+def components(dn: str) -> tuple[tuple[tuple[str, str], ...], ...]:
     """The RDNs of `dn`, most specific first, each a sorted tuple of (type, value) in lower
-    case. Raises ValueError for anything that is not a DN."""
+    case. Raises ValueError for anything that is not a DN. (Cached: a sync checks thousands
+    of entries against the same base, some twice.)"""
     if not isinstance(dn, str) or not dn.strip() or "\x00" in dn:
         raise ValueError("not a DN")
     try:
@@ -45,7 +49,7 @@ def components(dn: str) -> list[tuple[tuple[str, str], ...]]:
         if separator != "+":
             rdns.append(tuple(sorted(current)))
             current = []
-    return rdns
+    return tuple(rdns)
 
 
 def is_valid(dn: str) -> bool:

@@ -301,10 +301,14 @@ class LdapDirectory:
                 changed.append(identity)
                 if identity.changed and (newest is None or _later(identity.changed, newest)):
                     newest = identity.changed
-            present = set()
-            for entry in self._paged(conn, config.user_base, config.user_filter, [a.id]):
-                if dn_mod.is_below(entry["dn"], config.user_base):
-                    present.add(self._external_id(entry["raw_attributes"]))
+            if cursor is None:
+                # A full read already listed every entry.
+                present = {i.external_id for i in changed}
+            else:
+                present = set()
+                for entry in self._paged(conn, config.user_base, config.user_filter, [a.id]):
+                    if dn_mod.is_below(entry["dn"], config.user_base):
+                        present.add(self._external_id(entry["raw_attributes"]))
             members = {group: self._members(conn, group) for group in config.roles}
             return Changes(changed=changed, present=present, group_members=members,
                            cursor=newest)

@@ -150,7 +150,8 @@ def finance_ldif(count: int) -> str:
         # entryUUID is given (slapadd would make one up) so a replica loaded from the same
         # file has the same stable ids.
         return _entry(dn, objectClass="inetOrgPerson", uid=uid,
-                      entryUUID=str(uuid.uuid5(uuid.NAMESPACE_URL, dn.lower())), cn=name, sn=name[:1],
+                      entryUUID=str(uuid.uuid5(uuid.NAMESPACE_URL, dn.lower())), cn=name,
+                      sn=name[:1],
                       displayName=name, mail=f"{uid}@finance.gov.example",
                       telephoneNumber=f"+86 10 6{number:07d}", employeeNumber=f"F{number:06d}",
                       userPassword=ssha(extra.pop("password", STAFF_PASSWORD)), **extra)
@@ -352,9 +353,9 @@ class Slapd:
         """Bind operations the server logged (for one DN, if given)."""
         count = 0
         for line in self.log.read_text(errors="replace").splitlines():
-            if " BIND dn=" in line and "method=128" in line:
-                if dn is None or f'dn="{dn.lower()}"' in line.lower():
-                    count += 1
+            if " BIND dn=" in line and "method=128" in line and (
+                    dn is None or f'dn="{dn.lower()}"' in line.lower()):
+                count += 1
         return count
 
     def modify(self, suffix: str, ldif: str) -> None:

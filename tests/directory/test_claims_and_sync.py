@@ -14,8 +14,16 @@ from idp.extensions import db
 from idp.models import AccessToken, DirectoryAccount, DirectoryHealth, SsoSession
 
 from ..helpers import Flow, bearer, follow_local, login, query
-from .fakes import ENGLISH, ID_NUMBER, department_login, install, link_account, staff, \
-    verify_number, write_config
+from .fakes import (
+    ENGLISH,
+    ID_NUMBER,
+    department_login,
+    install,
+    link_account,
+    staff,
+    verify_number,
+    write_config,
+)
 
 CHEN = "tax-chen.jing"
 INSPECTORS = "CN=Inspectors,OU=Groups,DC=tax"

@@ -9,8 +9,16 @@ from idp.extensions import db
 from idp.models import AuditEvent, DirectoryAccount, DirectoryLinkReview, Person, SsoSession
 
 from ..helpers import login, signed_in
-from .fakes import ID_NUMBER, PASSWORD, department_login, install, link_account, staff, \
-    verify_number, write_config
+from .fakes import (
+    ID_NUMBER,
+    PASSWORD,
+    department_login,
+    install,
+    link_account,
+    staff,
+    verify_number,
+    write_config,
+)
 
 BAD = "The department account or password is incorrect."
 DOWN = "Your department's directory is unavailable right now."
