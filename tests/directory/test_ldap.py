@@ -259,3 +259,19 @@ def test_incremental_changes_by_usn(tax, slapd):
     assert [(i.login, i.state) for i in later.changed] == [("no.number", "disabled")]
     slapd.modify(S.TAX, f"dn: {dn}\nchangetype: modify\nreplace: userAccountControl\n"
                         "userAccountControl: 512\n")
+
+
+def test_an_entry_outside_the_base_is_never_accepted(finance):
+    """Defence in depth behind the search scope (aliases, referrals, a misbehaving server):
+    whatever DN comes back must lie below the configured user base."""
+
+    class Answer:
+        response = [{"type": "searchResEntry", "dn": f"uid=zhang.wei,ou=retired,{S.FINANCE}",
+                     "raw_attributes": {}}]
+
+        def search(self, *args, **kwargs):
+            return True
+
+    with pytest.raises(base.BadCredentials) as caught:
+        finance._search_entry(Answer(), "zhang.wei")
+    assert caught.value.reason == "outside_base"
