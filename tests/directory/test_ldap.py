@@ -266,8 +266,9 @@ def test_an_entry_outside_the_base_is_never_accepted(finance):
     whatever DN comes back must lie below the configured user base."""
 
     class Answer:
-        response = [{"type": "searchResEntry", "dn": f"uid=zhang.wei,ou=retired,{S.FINANCE}",
-                     "raw_attributes": {}}]
+        def __init__(self):
+            self.response = [{"type": "searchResEntry", "raw_attributes": {},
+                              "dn": f"uid=zhang.wei,ou=retired,{S.FINANCE}"}]
 
         def search(self, *args, **kwargs):
             return True
