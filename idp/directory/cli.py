@@ -11,7 +11,7 @@ from sqlalchemy import select
 from .. import audit
 from ..clock import utcnow
 from ..extensions import db
-from ..models import DirectoryAccount, DirectoryHealth, DirectoryLinkReview, Person, PersonRole
+from ..models import DirectoryAccount, DirectoryLinkReview, Person, PersonRole
 from . import accounts, directories, health
 from .base import DirectoryError
 
@@ -19,7 +19,7 @@ directory_cli = AppGroup("directory", help="Department directories: sync, status
 
 
 def _when(value) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+    return health.when(value)
 
 
 @directory_cli.command("sync")
@@ -61,20 +61,7 @@ def status_command(check, as_json):
             else:
                 health.bind_ok(config.id, server, took, now, force=True)
         db.session.commit()
-    rows = []
-    for config in registry:
-        row = db.session.get(DirectoryHealth, config.id) or DirectoryHealth(directory=config.id)
-        healthy = bool(row.last_bind_at) and (row.last_error_at is None
-                                              or row.last_bind_at >= row.last_error_at)
-        rows.append({
-            "directory": config.id, "name": config.name, "healthy": healthy,
-            "last_bind": _when(row.last_bind_at), "server": row.last_server,
-            "latency_ms": row.latency_ms, "last_sync": _when(row.last_sync_at),
-            "last_sync_error": row.last_sync_error, "last_error": row.last_error,
-            "last_error_at": _when(row.last_error_at),
-            "accounts": len(db.session.scalars(select(DirectoryAccount.id).where(
-                DirectoryAccount.directory == config.id)).all()),
-        })
+    rows = health.report(registry)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False))
         return

@@ -7,9 +7,10 @@ import time
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import DirectoryHealth
+from ..models import DirectoryAccount, DirectoryHealth
 
 #: a node writes a healthy bind at most this often per directory (every login binds)
 WRITE_EVERY = 10.0
@@ -57,3 +58,26 @@ def synced(directory: str, cursor: str | None, now: datetime, error: str | None 
 def cursor_of(directory: str) -> str | None:
     row = db.session.get(DirectoryHealth, directory)
     return row.sync_cursor if row else None
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def report(registry) -> list[dict]:
+    """One row per configured directory, for the status command and page."""
+    counts = dict(db.session.execute(select(DirectoryAccount.directory, func.count())
+                                     .group_by(DirectoryAccount.directory)).all())
+    rows = []
+    for config in registry:
+        row = db.session.get(DirectoryHealth, config.id) or DirectoryHealth(directory=config.id)
+        healthy = bool(row.last_bind_at) and (row.last_error_at is None
+                                              or row.last_bind_at >= row.last_error_at)
+        rows.append({
+            "directory": config.id, "name": config.name, "healthy": healthy,
+            "last_bind": when(row.last_bind_at), "server": row.last_server,
+            "latency_ms": row.latency_ms, "last_sync": when(row.last_sync_at),
+            "last_sync_error": row.last_sync_error, "last_error": row.last_error,
+            "last_error_at": when(row.last_error_at), "accounts": counts.get(config.id, 0),
+        })
+    return rows

@@ -197,3 +197,21 @@ def test_no_password_or_number_in_the_audit_trail(app, client, fakes, staff_memb
         dump = json.dumps([r.detail for r in db.session.scalars(select(AuditEvent))],
                           ensure_ascii=False)
     assert "a-wrong-password" not in dump and ID_NUMBER not in dump
+
+
+def test_status_page_for_admins_only(app, client, fakes, make_person):
+    from idp.clock import utcnow
+    from idp.models import PersonRole
+
+    from ..helpers import signed_in
+
+    assert client.get("/directory/status").headers["Location"].startswith("/login?next=")
+    person = signed_in(client, make_person)
+    assert client.get("/directory/status").status_code == 403
+    with app.app_context():
+        db.session.add(PersonRole(person_id=person.id, role="system_admin", granted_at=utcnow()))
+        db.session.commit()
+    page = client.get("/directory/status", headers=ENGLISH)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "市财政局" in text and "市税务局" in text and "not working" in text
