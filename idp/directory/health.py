@@ -75,6 +75,7 @@ def report(registry) -> list[dict]:
                                               or row.last_bind_at >= row.last_error_at)
         rows.append({
             "directory": config.id, "name": config.name, "healthy": healthy,
+            "state": ("ok" if healthy else "failing" if row.last_error_at else "unknown"),
             "last_bind": when(row.last_bind_at), "server": row.last_server,
             "latency_ms": row.latency_ms, "last_sync": when(row.last_sync_at),
             "last_sync_error": row.last_sync_error, "last_error": row.last_error,

@@ -211,7 +211,11 @@ def test_status_page_for_admins_only(app, client, fakes, make_person):
     with app.app_context():
         db.session.add(PersonRole(person_id=person.id, role="system_admin", granted_at=utcnow()))
         db.session.commit()
+    fakes["tax"].available = False
+    assert department_login(app.test_client(), "chen.jing", department="tax").status_code == 503
     page = client.get("/directory/status", headers=ENGLISH)
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "市财政局" in text and "市税务局" in text and "not working" in text
+    assert "市税务局 <code>tax</code>: <span class=\"message error\">not working" in text
+    assert "市财政局 <code>finance</code>: not checked yet" in text
+    assert "switched off" in text
