@@ -53,13 +53,17 @@ def status_command(check, as_json):
     registry = directories()
     now = utcnow()
     if check:
-        for config in registry:
+        results = {}
+        for config in registry:   # every directory first, then one short write
             try:
-                server, took = registry.get(config.id).ping()
+                results[config.id] = registry.get(config.id).ping()
             except DirectoryError as exc:
-                health.failed(config.id, exc.detail or exc.reason, now)
+                results[config.id] = exc
+        for directory, result in results.items():
+            if isinstance(result, DirectoryError):
+                health.failed(directory, result.detail or result.reason, now)
             else:
-                health.bind_ok(config.id, server, took, now, force=True)
+                health.bind_ok(directory, result[0], result[1], now, force=True)
         db.session.commit()
     rows = health.report(registry)
     if as_json:

@@ -111,6 +111,9 @@ def authenticate(registry: Directories, directory_id: str, login: str, password:
         _refused(config.id, "throttled", retry_after=int(wait.total_seconds()) + 1)
         db.session.commit()
         raise TooManyAttempts(detail=f"{config.id}: throttled")
+    # No transaction stays open while the directory answers (up to its timeouts): on SQLite
+    # it would hold the database's one write lock.
+    db.session.commit()
     started = time.monotonic()
     try:
         identity = registry.get(config.id).authenticate(login, password)

@@ -57,6 +57,7 @@ def sync_directory(registry: Directories, directory_id: str, now: datetime,
     config = registry.config(directory_id)
     report = SyncReport(directory=config.id)
     cursor = None if full else health.cursor_of(config.id)
+    db.session.commit()   # no transaction (SQLite: no write lock) held while the directory reads
     try:
         changes = registry.get(config.id).changes_since(cursor)
     except DirectoryError as exc:
