@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import socket
 import ssl
 import threading
 import time
@@ -122,6 +123,9 @@ class LdapDirectory:
                                     auto_referrals=False, client_strategy=ldap3.SYNC)
             try:
                 conn.open()
+                # Requests are small and answered at once: without TCP_NODELAY the first write
+                # after the TLS handshake waits ~40 ms for a delayed ACK (Nagle).
+                conn.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if config.tls == "starttls":
                     # Before any credential is sent; start_tls raises unless it succeeded.
                     conn.start_tls()
