@@ -99,27 +99,24 @@ def main() -> None:
             upgrade()
         users = [f"f{n:06d}" for n in range(100, 100 + args.users)]
 
-        def bridge_client():
+        def browser():
             http = app.test_client()
             page = http.get("/login/department")
             return http, csrf_token(page.get_data(as_text=True))
 
-        local = {}
+        # A fresh browser per login (prepared outside the timing), as when staff arrive one by
+        # one: no earlier session to replace.
+        browsers = [browser() for _ in range(args.logins + len(users))]
 
         def bridge(i: int) -> None:
-            import threading
-
-            key = threading.get_ident()
-            if key not in local:
-                local[key] = bridge_client()
-            http, token = local[key]
+            http, token = browsers[i]
             response = http.post("/login/department", data={
                 "csrf_token": token, "department": "finance", "account": users[i % len(users)],
                 "password": S.STAFF_PASSWORD})
             assert response.status_code == 303, response.status_code
 
         for i in range(len(users)):      # warm-up: first logins create the staff accounts
-            bridge(i)
+            bridge(args.logins + i)
         directory = LdapDirectory(load(config)[0])
 
         def direct(i: int) -> None:
