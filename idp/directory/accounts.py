@@ -120,7 +120,8 @@ def link(account: DirectoryAccount, person: Person, via: str, now: datetime,
 def _staff_person(account: DirectoryAccount, now: datetime) -> Person:
     """A staff-only directory: the account is its own person, with no password and no citizen
     identity; it can only ever log in through its directory."""
-    person = Person(display_name=account.display_name, created_at=now, updated_at=now)
+    person = Person(display_name=(account.display_name or "")[:100] or None, created_at=now,
+                    updated_at=now)
     db.session.add(person)
     db.session.flush()
     audit.record("person.registered", person_id=person.id, via="directory",
