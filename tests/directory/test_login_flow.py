@@ -341,3 +341,12 @@ def test_staff_only_directory_gets_its_own_person(app, client, fakes, make_perso
     signed_in(client, make_person)
     response = link_account(client, "officer1", department="police")
     assert "staff accounts" in response.get_data(as_text=True)
+
+
+def test_long_directory_names_fit(app, client, fakes):
+    fakes["police"].put(staff("police", "officer2", display_name="名" * 150), PASSWORD)
+    assert department_login(client, "officer2", department="police").status_code == 303
+    with app.app_context():
+        account = db.session.scalar(select(DirectoryAccount).where(
+            DirectoryAccount.login == "officer2"))
+        assert len(db.session.get(Person, account.person_id).display_name) == 100
