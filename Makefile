@@ -21,12 +21,18 @@ translations: $(VENV)/.installed
 run: $(VENV)/.installed translations
 	$(PY) -m clients.demo
 
-# System packages the tests drive for real: Debian's Chromium (browser tests).
+# System packages the tests drive for real: Debian's Chromium (browser tests), OpenLDAP's slapd
+# and ldap-utils (directory tests).
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian packages for the tests: chromium"; \
 	  (apt-get install -y -q chromium >/dev/null 2>&1 || \
 	   (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)); }
+	@{ test -x /usr/sbin/slapd && command -v ldapmodify >/dev/null 2>&1; } || { \
+	  echo "installing Debian packages for the tests: slapd ldap-utils"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  (apt-get install -y -q slapd ldap-utils >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null && apt-get install -y -q slapd ldap-utils >/dev/null)); }
 
 test: $(VENV)/.installed translations system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)

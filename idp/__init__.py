@@ -91,7 +91,7 @@ def _lang_url(code: str) -> str:
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
     """Build the IdP. Raises :class:`ConfigError` (with a message for the operator) when the
     settings are unsafe or incomplete."""
-    from . import cli, developer, oidc
+    from . import cli, developer, directory, oidc
     from .account.factors import bp as factors_bp
     from .audit_trail import chain as audit_chain
     from .account.views import bp as account_bp
@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(verification_views.bp)
     app.register_blueprint(hall.bp)
+    directory.init_app(app)
     register_error_handlers(app)
     register_security_headers(app)
     app.after_request(sessions.apply_cookie)

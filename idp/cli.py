@@ -92,6 +92,8 @@ def keys_prune():
 @click.option("--min-acr", default=None,
               type=click.Choice(["urn:tongban:aal1", "urn:tongban:aal2"]),
               help="Lowest authentication level the client accepts (aal2: two factors).")
+@click.option("--release-employee-number", is_flag=True,
+              help="Release department staff's employee_number (scope 'department').")
 @click.option("--client-id", default=None, help="Fixed client id (demo and tests).")
 @click.option("--client-secret", default=None, help="Fixed client secret (demo and tests).")
 @click.option("--min-real-name-level", type=click.IntRange(0, 4), default=0,
@@ -103,8 +105,8 @@ def keys_prune():
 def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_logout_uri,
                    backchannel_logout_uri, scope,
                    first_party, auth_method, id_token_alg, pairwise, no_pkce, require_nonce,
-                   min_acr, client_id, client_secret, min_real_name_level,
-                   full_identity_approved, as_json):
+                   min_acr, release_employee_number, client_id, client_secret,
+                   min_real_name_level, full_identity_approved, as_json):
     """Register a client and print its id and secret (the secret is shown only now)."""
     from .developer.clients import ClientRejected, ClientSpec, create, describe
 
@@ -118,7 +120,8 @@ def clients_create(name, client_type, redirect_uris, post_logout, frontchannel_l
                       subject_type="pairwise" if pairwise else "public", client_id=client_id,
                       client_secret=client_secret, min_acr=min_acr,
                       min_real_name_level=min_real_name_level,
-                      full_identity_approved=full_identity_approved)
+                      full_identity_approved=full_identity_approved,
+                      release_employee_number=release_employee_number)
     settings = current_app.extensions["tongban.settings"]
     try:
         client, secret = create(spec, now=utcnow(), allow_http_loopback=not settings.is_production)

@@ -172,6 +172,11 @@ class Settings:
     alert_source_failures: int = 20
     alert_account_failures: int = 5
 
+    # --- department directories ------------------------------------------------------------------
+    #: TONGBAN_DIRECTORIES: path of a TOML or JSON file listing the departments' LDAP/AD
+    #: directories (format: idp/directory/config.py). Empty: no department login.
+    directories: str = ""
+
     # --- pages ------------------------------------------------------------------------------------
     #: TONGBAN_DEFAULT_LOCALE: the language pages are shown in when nothing else decides.
     default_locale: str = "zh_Hans_CN"
@@ -306,6 +311,8 @@ class Settings:
             site_name=_env("TONGBAN_SITE_NAME", "通办"),
             gateway_timeout_ms=_int("TONGBAN_GATEWAY_TIMEOUT_MS", 3000),
             gateway_retries=_int("TONGBAN_GATEWAY_RETRIES", 1),
+
+            directories=_env("TONGBAN_DIRECTORIES", ""),
         )
         for gateway in GATEWAYS:
             for part in ("url", "app_key", "app_secret"):

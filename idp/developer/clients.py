@@ -137,6 +137,8 @@ class ClientSpec:
     min_real_name_level: int = 0
     #: may receive the full legal name and number (still only with the person's consent)
     full_identity_approved: bool = False
+    #: may receive department staff's `employee_number` (scope `department`)
+    release_employee_number: bool = False
 
     @property
     def effective_scope(self) -> str:
@@ -308,6 +310,7 @@ def apply(client: Client, spec: ClientSpec, now: datetime) -> None:
     client.min_acr = spec.min_acr
     client.min_real_name_level = spec.min_real_name_level
     client.full_identity_approved = spec.full_identity_approved
+    client.release_employee_number = spec.release_employee_number
     client.updated_at = now
 
 
@@ -336,7 +339,8 @@ def spec_of(client: Client) -> ClientSpec:
         sector_identifier_uri=client.sector_identifier_uri, jwks=client.jwks,
         jwks_uri=client.jwks_uri, auth_signing_alg=client.token_endpoint_auth_signing_alg,
         min_acr=client.min_acr, min_real_name_level=client.min_real_name_level,
-        full_identity_approved=client.full_identity_approved)
+        full_identity_approved=client.full_identity_approved,
+        release_employee_number=client.release_employee_number)
 
 
 def create(spec: ClientSpec, *, now: datetime, allow_http_loopback: bool,
@@ -378,4 +382,5 @@ def describe(client: Client) -> dict:
         "min_acr": client.min_acr,
         "min_real_name_level": client.min_real_name_level,
         "full_identity_approved": client.full_identity_approved,
+        "release_employee_number": client.release_employee_number,
     }

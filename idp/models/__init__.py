@@ -3,6 +3,12 @@
 from .audit import AuditArchive, AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
+from .directory import (
+    DirectoryAccount,
+    DirectoryHealth,
+    DirectoryLinkReview,
+    DirectorySession,
+)
 from .identity import IdentityDocument
 from .client_assertion import UsedClientAssertion
 from .organisation import Invitation, Membership, Organisation
@@ -25,6 +31,10 @@ __all__ = [
     "Client",
     "ClientRequest",
     "Consent",
+    "DirectoryAccount",
+    "DirectoryHealth",
+    "DirectoryLinkReview",
+    "DirectorySession",
     "DisclosureConsent",
     "IdentityDocument",
     "InitialAccessToken",

@@ -50,6 +50,9 @@ class Client(db.Model):
     min_acr: Mapped[str | None] = mapped_column(String(64))
     #: first-party portals skip the consent page (the person already trusts the government portal)
     first_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: may receive the `employee_number` claim of department staff (scope `department`)
+    release_employee_number: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                          server_default=false())
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(8), default="RS256")
     #: "public" or "pairwise"
     subject_type: Mapped[str] = mapped_column(String(8), default="public")

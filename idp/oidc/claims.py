@@ -20,8 +20,10 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": ("name", "preferred_username", "updated_at"),
     "email": ("email", "email_verified"),
     "phone": ("phone_number", "phone_number_verified"),
+    # Department staff (DESIGN.md §3); employee_number only to clients allowed it.
+    "department": ("department", "roles", "employee_number"),
 }
-SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "offline_access")
+SUPPORTED_SCOPES = ("openid", "profile", "email", "phone", "department", "offline_access")
 SUPPORTED_CLAIMS = ("sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid",
                     "at_hash", "real_name_level", "verified_claims",
                     *{c for claims in SCOPE_CLAIMS.values() for c in claims})
@@ -84,6 +86,18 @@ def subject_for(person: Person, client: Client, pairwise_key: bytes) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def _extra_claims(person: Person, client: Client | None) -> dict:
+    """Claims that other parts of the IdP hold about the person (e.g. the directory bridge's
+    department and roles): each registers a `source(person, client) -> dict` in
+    app.extensions["tongban.claim_sources"]; this module decides what is released."""
+    from flask import current_app
+
+    extra: dict = {}
+    for source in current_app.extensions.get("tongban.claim_sources", ()):
+        extra.update(source(person, client))
+    return extra
+
+
 def _person_claims(person: Person) -> dict:
     claims = {
         "name": person.display_name,
@@ -97,16 +111,26 @@ def _person_claims(person: Person) -> dict:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def userinfo_claims(person: Person, scope: str, claims_request: dict | None) -> dict:
+def _available(person: Person, client: Client | None, wanted: set[str]) -> dict:
+    available = _person_claims(person)
+    if wanted - available.keys():
+        # Only asked of the other sources when the person's own record cannot answer.
+        available.update(_extra_claims(person, client))
+    return available
+
+
+def userinfo_claims(person: Person, scope: str, claims_request: dict | None,
+                    client: Client | None = None) -> dict:
     wanted = {c for s in scope.split() for c in SCOPE_CLAIMS.get(s, ())}
     wanted |= requested_claim_names(claims_request, "userinfo")
-    available = _person_claims(person)
+    available = _available(person, client, wanted)
     return {k: available[k] for k in sorted(wanted) if k in available}
 
 
-def id_token_claims(person: Person, claims_request: dict | None) -> dict:
+def id_token_claims(person: Person, claims_request: dict | None,
+                    client: Client | None = None) -> dict:
     """Only the claims explicitly requested for the ID token: with the code flow, scope claims
     are delivered at UserInfo (OIDC Core §5.4)."""
     wanted = requested_claim_names(claims_request, "id_token")
-    available = _person_claims(person)
+    available = _available(person, client, wanted)
     return {k: available[k] for k in sorted(wanted) if k in available}

@@ -149,6 +149,6 @@ def id_token(prov: Provider, ctx: GrantContext, now: datetime, access_token_valu
     if access_token_value:
         at_hash = create_half_hash(access_token_value, alg)
         body["at_hash"] = at_hash.decode() if isinstance(at_hash, bytes) else at_hash
-    body.update(claims_mod.id_token_claims(ctx.person, ctx.claims))
+    body.update(claims_mod.id_token_claims(ctx.person, ctx.claims, ctx.client))
     body.update(verified_claims.assurance_claims(ctx.person, ctx.client, ctx.claims, "id_token"))
     return sign(prov, alg, body)

@@ -52,6 +52,6 @@ def claims_for(token: str) -> dict:
     if person is None or not person.is_active or client is None:
         raise BearerError("invalid_token", "The access token is no longer valid.", 401)
     body = {"sub": claims_mod.subject_for(person, client, provider().pairwise_key)}
-    body.update(claims_mod.userinfo_claims(person, found.row.scope, found.row.claims))
+    body.update(claims_mod.userinfo_claims(person, found.row.scope, found.row.claims, client))
     body.update(verified_claims.assurance_claims(person, client, found.row.claims, "userinfo"))
     return body
