@@ -91,7 +91,7 @@ def _lang_url(code: str) -> str:
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
     """Build the IdP. Raises :class:`ConfigError` (with a message for the operator) when the
     settings are unsafe or incomplete."""
-    from . import cli, oidc
+    from . import channels, cli, oidc
     from .account.views import bp as account_bp
     from .authn import sessions
     from .authn.views import bp as authn_bp
@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
         _configure_sqlite(app)
 
     oidc.init_app(app)
+    channels.init_app(app)
     _ensure_signing_keys(app, settings)
 
     app.register_blueprint(authn_bp)

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..oidc import redirect_uris
 
-CLIENT_TYPES = ("web", "spa", "native", "service")
-PUBLIC_TYPES = ("spa", "native")
+CLIENT_TYPES = ("web", "spa", "native", "service", "miniprogram", "terminal")
+#: terminals (kiosks, TVs, 24-hour self-service machines) stand in public places: no secret
+PUBLIC_TYPES = ("spa", "native", "terminal")
 
 
 def hash_secret(secret: str) -> str:

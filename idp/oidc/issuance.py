@@ -49,6 +49,8 @@ class GrantContext:
     nonce: str | None = None
     code_id: int | None = None
     family_id: str | None = None
+    #: further claims for the access and ID tokens (e.g. `real_name_level` from token exchange)
+    extra_claims: dict = field(default_factory=dict)
 
 
 def sign(prov: Provider, alg: str, claims: dict, typ: str | None = None) -> str:
@@ -86,6 +88,7 @@ def access_token(prov: Provider, ctx: GrantContext, now: datetime, ttl: int
         body["acr"] = ctx.acr
     if ctx.sid:
         body["sid"] = ctx.sid
+    body.update({k: v for k, v in ctx.extra_claims.items() if k not in body})
     value = sign(prov, ACCESS_TOKEN_ALG, body, typ="at+jwt")
     row = AccessToken(jti=jti, client_id=ctx.client.id,
                       person_id=ctx.person.id if ctx.person else None, code_id=ctx.code_id,
@@ -143,4 +146,5 @@ def id_token(prov: Provider, ctx: GrantContext, now: datetime, access_token_valu
         at_hash = create_half_hash(access_token_value, alg)
         body["at_hash"] = at_hash.decode() if isinstance(at_hash, bytes) else at_hash
     body.update(claims_mod.id_token_claims(ctx.person, ctx.claims))
+    body.update({k: v for k, v in ctx.extra_claims.items() if k not in body})
     return sign(prov, alg, body)
