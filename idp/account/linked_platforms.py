@@ -19,7 +19,8 @@ def linked_apps():
     if sso is None:
         return redirect(url_for("authn.login", next=url_for("account_platforms.linked_apps")))
     apps = current_app.extensions["tongban.platform_apps"]
-    links = [(link, apps.get(link.platform, link.appid)) for link in binding.links_of(sso.person_id)]
+    links = [(link, apps.get(link.platform, link.appid))
+             for link in binding.links_of(sso.person_id)]
     return render_template("account/linked_apps.html", links=links)
 
 

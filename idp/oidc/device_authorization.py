@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from authlib.oauth2.rfc6749 import InvalidScopeError, UnauthorizedClientError
 from authlib.consts import default_json_headers
+from authlib.oauth2.rfc6749 import InvalidScopeError, UnauthorizedClientError
 from authlib.oauth2.rfc8628 import DEVICE_CODE_GRANT_TYPE
 from authlib.oauth2.rfc8628 import (
     DeviceAuthorizationEndpoint as AuthlibDeviceAuthorizationEndpoint,
@@ -28,7 +28,7 @@ VERIFICATION_PATH = "/device"
 
 
 class DeviceAuthorizationEndpoint(AuthlibDeviceAuthorizationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012
 
     def create_endpoint_response(self, request):
         client = self.authenticate_client(request)

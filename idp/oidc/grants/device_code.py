@@ -21,9 +21,11 @@ from authlib.oauth2.rfc6749 import (
 )
 from authlib.oauth2.rfc8628 import (
     AuthorizationPendingError,
-    DeviceCodeGrant as AuthlibDeviceCodeGrant,
     ExpiredTokenError,
     SlowDownError,
+)
+from authlib.oauth2.rfc8628 import (
+    DeviceCodeGrant as AuthlibDeviceCodeGrant,
 )
 from sqlalchemy import select, update
 
@@ -41,7 +43,7 @@ SLOW_DOWN_STEP = 5
 
 
 class DeviceCodeGrant(NoAuthlibTokenStore, AuthlibDeviceCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012
 
     def validate_token_request(self):
         device_code = self.request.form.get("device_code")
