@@ -50,7 +50,13 @@ def main() -> None:
                    cwd=ROOT, check=True)
     portals = json.loads(credentials.read_text())
 
+    from clients import channel_demo
+
     children: list[subprocess.Popen] = []
+    channel_children, channel_env, channel_guide = channel_demo.prepare(
+        ROOT, Path(os.environ["TONGBAN_INSTANCE_DIR"]), flask)
+    children.extend(channel_children)
+    os.environ.update(channel_env)
 
     def stop(*_args) -> None:
         for child in children:
@@ -90,7 +96,7 @@ def main() -> None:
 
   Sign in at portal A, then open portal B: you are already signed in there.
   Sign out at either portal and both sign out. Press Ctrl-C to stop.
-""", flush=True)
+{channel_guide.replace("ISSUER", issuer)}""", flush=True)
     while True:
         for child in children:
             if child.poll() is not None:
