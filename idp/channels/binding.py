@@ -32,8 +32,13 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+class LinkedAccountInactive(Exception):
+    """The identity is linked to an account that is disabled."""
+
+
 def linked_person(user: VerifiedPlatformUser, now: datetime) -> Person | None:
-    """The active person this platform identity is linked to, if any.
+    """The person this platform identity is linked to, None if it is not linked; raises
+    LinkedAccountInactive if that person may not sign in.
 
     A WeChat unionid is the same user across every app of one open-platform account, so a link
     made through one of them is recognised in the others (and recorded for this app too)."""
@@ -56,7 +61,8 @@ def linked_person(user: VerifiedPlatformUser, now: datetime) -> Person | None:
         return None
     person = db.session.get(Person, link.person_id)
     if person is None or not person.is_active:
-        return None
+        # Linked, but to an account that may not sign in: never offer to link it elsewhere.
+        raise LinkedAccountInactive(f"person {link.person_id}")
     if link.unionid is None and user.unionid:
         link.unionid = user.unionid
     link.last_used_at = now

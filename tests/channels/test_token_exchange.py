@@ -5,6 +5,7 @@ client's word alone."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import pytest
@@ -116,6 +117,22 @@ def test_unlinked_identity_gets_interaction_required_with_a_binding_ticket(
         assert ticket.client_id == backend.client_id
         assert (ticket.expires_at - ticket.created_at).total_seconds() == 60
         assert ticket.ticket_hash != body["binding_ticket"]  # stored hashed
+
+
+def test_a_disabled_account_gets_nothing_and_no_binding_ticket(
+        app, client, make_person, make_client, platform_simulators):
+    person = make_person(status="disabled")
+    _link(app, person, "wechat", _wechat_ids("zhangsan")[0])
+    backend = miniprogram_client(make_client)
+
+    response = exchange(client, backend, platform_simulators.wechat_code("zhangsan"))
+
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "invalid_grant",
+                                   "error_description": "The linked account is not active."}
+    assert _tokens_issued(app) == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BindingTicket)) == 0
 
 
 def test_unionid_link_in_one_app_is_recognised_in_a_sibling_app(
@@ -302,3 +319,51 @@ def test_repeated_refusals_from_one_source_are_throttled(app, client, make_clien
         refused = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.event == "token.exchange_refused"))
     assert refused == MAX_REFUSALS
+
+
+@pytest.fixture(scope="module")
+def forged_alipay(tmp_path_factory, platform_simulators):
+    """An "Alipay" that signs its replies with a key that is not Alipay's."""
+    import json
+    import shutil
+    import signal
+
+    from simulators.alipay.keys import make_pair
+
+    from ..platform_fixtures import start_simulator
+
+    directory = tmp_path_factory.mktemp("forged-alipay")
+    shutil.copy(platform_simulators.directory / "alipay-app-public.pem", directory)
+    make_pair(directory, "impostor")
+    seed = json.loads((platform_simulators.directory / "alipay-seed.json").read_text())
+    seed["alipay_private_key_file"] = "impostor-private.pem"
+    (directory / "seed.json").write_text(json.dumps(seed))
+    process, url = start_simulator("simulators.alipay", directory / "seed.json",
+                                   directory / "log")
+    yield url
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=10)
+
+
+def test_a_reply_not_signed_by_alipay_is_never_believed(app, client, make_person, make_client,
+                                                        platform_simulators, forged_alipay):
+    import requests
+
+    from clients.miniprogram.platforms import ALIPAY_APPID
+    from simulators.alipay.app import open_id_of
+
+    person = make_person()
+    _link(app, person, "alipay", open_id_of(ALIPAY_APPID, "zhangsan"))
+    backend = miniprogram_client(make_client)
+    code = requests.post(forged_alipay + "/_sim/auth", json={"appid": ALIPAY_APPID,
+                                                             "user": "zhangsan"},
+                         timeout=5).json()["auth_code"]
+    settings = dataclasses.replace(app.extensions["tongban.settings"],
+                                   alipay_gateway_url=forged_alipay + "/gateway.do")
+    app.extensions["tongban.settings"] = app.extensions["tongban.provider"].settings = settings
+
+    response = exchange(client, backend, code, ALIPAY_CODE)
+
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "temporarily_unavailable"
+    assert _tokens_issued(app) == 0

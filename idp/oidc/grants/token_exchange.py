@@ -133,7 +133,11 @@ class TokenExchangeGrant(NoAuthlibTokenStore, BaseGrant, TokenEndpointMixin):
                 "The platform cannot confirm the code right now; retry shortly.",
                 retry_after=60 if exc.reason == "rate_limited" else 5) from exc
 
-        person = binding.linked_person(user, now)
+        try:
+            person = binding.linked_person(user, now)
+        except binding.LinkedAccountInactive as exc:
+            self._refused("account_inactive")
+            raise InvalidGrantError("The linked account is not active.") from exc
         if person is None:
             ticket = binding.issue_ticket(user, client.client_id, now,
                                           settings.binding_ticket_ttl)
