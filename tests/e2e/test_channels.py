@@ -208,6 +208,8 @@ def test_qr_login_in_chromium_confirmed_by_the_app_in_another_process(idp, chrom
             page.locator("#qr-login").click()
             status = page.locator("#qr-status")
             expect(status).to_have_attribute("data-state", "waiting")
+            expect(page.locator("#qr-renew")).to_be_hidden()
+            expect(page.locator("#qr svg")).to_be_visible()
             payload = page.locator("#qr").get_attribute("data-payload")
             assert payload.startswith(idp.issuer + "/qr/")
 
