@@ -66,6 +66,12 @@ def main() -> None:
         # The IdP reads its gateways from configuration, exactly as in production.
         os.environ.update(sim.environment())
     children: list[subprocess.Popen] = [sim.process for sim in gateways.values()]
+    from clients import channel_demo
+
+    channel_children, channel_env, channel_guide = channel_demo.prepare(
+        ROOT, Path(os.environ["TONGBAN_INSTANCE_DIR"]), flask)
+    children.extend(channel_children)
+    os.environ.update(channel_env)
 
     def stop(*_args) -> None:
         for child in children:
@@ -115,7 +121,7 @@ def main() -> None:
   already signed in there. Portal C asks only for the face check. Sign out at any portal and
   all sign out; so do they when you end the session on your account page
   ({issuer}/account/sessions). Press Ctrl-C to stop.
-""", flush=True)
+{channel_guide.replace("ISSUER", issuer)}""", flush=True)
     while True:
         for child in children:
             if child.poll() is not None:

@@ -91,7 +91,7 @@ def _lang_url(code: str) -> str:
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
     """Build the IdP. Raises :class:`ConfigError` (with a message for the operator) when the
     settings are unsafe or incomplete."""
-    from . import cli, developer, directory, oidc
+    from . import channels, cli, developer, directory, oidc
     from .account.factors import bp as factors_bp
     from .audit_trail import chain as audit_chain
     from .account.views import bp as account_bp
@@ -153,6 +153,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     audit_chain.install(db.session)
 
     oidc.init_app(app)
+    channels.init_app(app)
     _ensure_signing_keys(app, settings)
 
     app.register_blueprint(authn_bp)

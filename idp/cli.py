@@ -75,7 +75,7 @@ def keys_prune():
 @clients_cli.command("create")
 @click.option("--name", required=True)
 @click.option("--type", "client_type", default="web",
-              type=click.Choice(["web", "spa", "native", "service"]))
+              type=click.Choice(["web", "spa", "native", "service", "mini_program", "terminal"]))
 @click.option("--redirect-uri", "redirect_uris", multiple=True)
 @click.option("--post-logout-redirect-uri", "post_logout", multiple=True)
 @click.option("--frontchannel-logout-uri", default=None)

@@ -38,6 +38,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
 
 
+def _float(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = _env(name)
     if raw is None:
@@ -129,6 +139,34 @@ class Settings:
     #: TONGBAN_THROTTLE_SOURCE_QUIET: a source address's failures are forgotten after this many
     #: seconds without one (sources are never hard-locked: many people may share one address).
     throttle_source_quiet: int = 3600
+
+    # --- channels (DESIGN §4) ---------------------------------------------------------------------
+    #: TONGBAN_WECHAT_API_URL: base URL of WeChat's server API (code2Session lives at
+    #: /sns/jscode2session). The demo and the tests point it at simulators/wechat on loopback.
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    #: TONGBAN_ALIPAY_GATEWAY_URL: Alipay's open-platform gateway (alipay.system.oauth.token).
+    alipay_gateway_url: str = "https://openapi.alipay.com/gateway.do"
+    #: TONGBAN_PLATFORM_APPS_FILE: JSON file describing the mini-program apps whose platform
+    #: identities Tongban verifies, their platform credentials (WeChat AppSecret, Alipay key
+    #: files) and the Tongban clients allowed to exchange codes from each. Without it no
+    #: mini-program can sign in. Kept out of the database like the signing keys: see README.
+    platform_apps_file: Path | None = None
+    #: TONGBAN_PLATFORM_TIMEOUT: seconds Tongban waits for a platform API (connect + read).
+    platform_timeout: float = 5.0
+    #: TONGBAN_BINDING_TICKET_TTL: seconds within which a binding ticket must be opened (≤ 60).
+    binding_ticket_ttl: int = 60
+    #: TONGBAN_QR_LOGIN_TTL: seconds a QR login request lives, from display to confirmation (≤ 120).
+    qr_login_ttl: int = 120
+    #: TONGBAN_QR_POLL_INTERVAL: the PC page may ask for the QR state at most this often (s).
+    qr_poll_interval: float = 1.0
+    #: TONGBAN_DEVICE_CODE_TTL: lifetime of an RFC 8628 device code and its user code (s).
+    device_code_ttl: int = 600
+    #: TONGBAN_DEVICE_POLL_INTERVAL: the minimum seconds between a terminal's polls (RFC 8628 §3.2
+    #: `interval`); each slow_down adds 5.
+    device_poll_interval: int = 5
+    #: TONGBAN_TERMINAL_SESSION_TTL: terminals get short sessions: their access tokens and the
+    #: session behind them last this long (s), and they never get a refresh token.
+    terminal_session_ttl: int = 300
 
     # --- keys -------------------------------------------------------------------------------------
     #: TONGBAN_KEY_PUBLISH_AHEAD: a new key is published this long before it starts signing, so
@@ -294,6 +332,18 @@ class Settings:
             throttle_max_delay=_int("TONGBAN_THROTTLE_MAX_DELAY", 900),
             throttle_hard_lock=_int("TONGBAN_THROTTLE_HARD_LOCK", 100),
             throttle_source_quiet=_int("TONGBAN_THROTTLE_SOURCE_QUIET", 3600),
+            wechat_api_url=_env("TONGBAN_WECHAT_API_URL", "https://api.weixin.qq.com"),
+            alipay_gateway_url=_env("TONGBAN_ALIPAY_GATEWAY_URL",
+                                    "https://openapi.alipay.com/gateway.do"),
+            platform_apps_file=(Path(_env("TONGBAN_PLATFORM_APPS_FILE")).resolve()
+                                if _env("TONGBAN_PLATFORM_APPS_FILE") else None),
+            platform_timeout=_float("TONGBAN_PLATFORM_TIMEOUT", 5.0),
+            binding_ticket_ttl=_int("TONGBAN_BINDING_TICKET_TTL", 60),
+            qr_login_ttl=_int("TONGBAN_QR_LOGIN_TTL", 120),
+            qr_poll_interval=_float("TONGBAN_QR_POLL_INTERVAL", 1.0),
+            device_code_ttl=_int("TONGBAN_DEVICE_CODE_TTL", 600),
+            device_poll_interval=_int("TONGBAN_DEVICE_POLL_INTERVAL", 5),
+            terminal_session_ttl=_int("TONGBAN_TERMINAL_SESSION_TTL", 300),
             key_publish_ahead=_int("TONGBAN_KEY_PUBLISH_AHEAD", 3600),
             fetch_allow_loopback=_bool("TONGBAN_FETCH_ALLOW_LOOPBACK", env != "production"),
             fetch_timeout=float(_int("TONGBAN_FETCH_TIMEOUT", 5)),
@@ -392,5 +442,28 @@ class Settings:
             problems.append("TONGBAN_GATEWAY_TIMEOUT_MS must be between 100 and 30000")
         if not 0 <= self.gateway_retries <= 3:
             problems.append("TONGBAN_GATEWAY_RETRIES must be between 0 and 3")
+        problems.extend(self._channel_problems())
         if problems:
             raise ConfigError("Tongban cannot start:\n  - " + "\n  - ".join(problems))
+
+    def _channel_problems(self) -> list[str]:
+        problems = []
+        if not 1 <= self.binding_ticket_ttl <= 60:
+            problems.append("TONGBAN_BINDING_TICKET_TTL must be between 1 and 60 seconds")
+        if not 1 <= self.qr_login_ttl <= 120:
+            problems.append("TONGBAN_QR_LOGIN_TTL must be between 1 and 120 seconds")
+        if not 1 <= self.device_poll_interval <= 60:
+            problems.append("TONGBAN_DEVICE_POLL_INTERVAL must be between 1 and 60 seconds")
+        if not 60 <= self.device_code_ttl <= 1800:
+            problems.append("TONGBAN_DEVICE_CODE_TTL must be between 60 and 1800 seconds")
+        if not 30 <= self.terminal_session_ttl <= 3600:
+            problems.append("TONGBAN_TERMINAL_SESSION_TTL must be between 30 and 3600 seconds")
+        if not 0 < self.platform_timeout <= 30:
+            problems.append("TONGBAN_PLATFORM_TIMEOUT must be between 0 and 30 seconds")
+        for name, url in (("TONGBAN_WECHAT_API_URL", self.wechat_api_url),
+                          ("TONGBAN_ALIPAY_GATEWAY_URL", self.alipay_gateway_url)):
+            scheme = urlsplit(url).scheme
+            if scheme != "https" and (self.is_production or scheme != "http"):
+                problems.append(f"{name} must be an https URL"
+                                + (" in production" if scheme == "http" else ""))
+        return problems

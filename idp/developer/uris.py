@@ -27,7 +27,8 @@ from ..oidc import redirect_uris
 
 MAX_LENGTH = 2000
 #: lowercase reverse-domain labels, at least two: cn.gov.example.app
-REVERSE_DOMAIN = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+$")
+REVERSE_DOMAIN = re.compile(
+    r"^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 
 REDIRECT_FIELDS = ("redirect_uris", "post_logout_redirect_uris")
 #: URL fields that are not redirect targets, and whether loopback http is ever allowed there
@@ -67,6 +68,9 @@ EXPLANATIONS = {
     "credentials": "credentials (user@) are not allowed",
     "scheme": "scheme not allowed (https; loopback http and reverse-domain schemes for native apps)",
     "private_scheme": "private-use schemes must be reverse-domain names (cn.gov.example.app)",
+    "private_scheme_host": "private-use scheme redirects take a path only "
+                           "(cn.gov.example.app:/callback)",
+    "private_scheme_path": "private-use scheme redirects need a path (cn.gov.example.app:/callback)",
     "host_missing": "host missing",
     "http_loopback_only": "http only for native apps on 127.0.0.1 or [::1]",
     "https_only": "https only",
@@ -128,10 +132,16 @@ def problem(uri: str, field: str, *, native: bool = False,
             if scheme != scheme.lower():
                 return "scheme"
             return None
-        # A private-use scheme: native apps only, in reverse-domain form.
+        # A private-use scheme: native apps only, in reverse-domain form (RFC 8252 §7.1), and
+        # its redirect carries a path but no host of its own: `cn.gov.example.app:/callback`.
         if not native:
             return "scheme"
-        return None if REVERSE_DOMAIN.match(scheme) else "private_scheme"
+        if not REVERSE_DOMAIN.match(scheme):
+            return "private_scheme"
+        rest = uri[len(scheme) + 1:]
+        if rest.startswith("//"):
+            return "private_scheme_host"
+        return None if rest.startswith("/") else "private_scheme_path"
     if field in URL_FIELDS:
         return _https_problem(uri, allow_http_loopback=allow_http_loopback and URL_FIELDS[field])
     raise ValueError(f"not a URI field: {field}")

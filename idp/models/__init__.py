@@ -3,6 +3,7 @@
 from .audit import AuditArchive, AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
+from .device_authorization import DeviceAuthorization
 from .directory import (
     DirectoryAccount,
     DirectoryHealth,
@@ -16,6 +17,8 @@ from .factor import RecoveryCode, TotpFactor, WebAuthnChallenge, WebAuthnCredent
 from .logout_delivery import LogoutDelivery
 from .person import Person
 from .registration import ClientRequest, InitialAccessToken
+from .platform_identity import BindingTicket, PlatformIdentity
+from .qr_login import QrLogin
 from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
 from .throttle import ThrottleCounter
@@ -28,9 +31,11 @@ __all__ = [
     "AuditArchive",
     "AuditEvent",
     "AuthorizationCode",
+    "BindingTicket",
     "Client",
     "ClientRequest",
     "Consent",
+    "DeviceAuthorization",
     "DirectoryAccount",
     "DirectoryHealth",
     "DirectoryLinkReview",
@@ -45,6 +50,8 @@ __all__ = [
     "LogoutDelivery",
     "Person",
     "PersonRole",
+    "PlatformIdentity",
+    "QrLogin",
     "ROLES",
     "RecoveryCode",
     "RefreshToken",

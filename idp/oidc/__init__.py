@@ -12,10 +12,13 @@ def init_app(app: Flask) -> None:
     from .authorization_checks import AuthorizationRequestChecks
     from .client_auth import PrivateKeyJWT
     from .client_jwks import JwksCache
+    from .device_authorization import DeviceAuthorizationEndpoint
     from .endpoints import EndSession, Introspection, Revocation
     from .grants.authorization_code import AuthorizationCodeGrant
     from .grants.client_credentials import ClientCredentialsGrant
+    from .grants.device_code import DeviceCodeGrant
     from .grants.refresh_token import RefreshTokenGrant
+    from .grants.token_exchange import TokenExchangeGrant
     from .pkce import S256CodeChallenge
     from .provider import Provider
     from .registration import ClientConfiguration, ClientRegistration
@@ -37,12 +40,15 @@ def init_app(app: Flask) -> None:
                           [AuthorizationRequestChecks(), S256CodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(ClientCredentialsGrant)
+    server.register_grant(DeviceCodeGrant)  # RFC 8628, terminals
+    server.register_grant(TokenExchangeGrant)  # RFC 8693, mini-program back ends
     # Endpoints beside the token endpoint.
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     server.register_endpoint(EndSession)
     server.register_endpoint(ClientRegistration)
     server.register_endpoint(ClientConfiguration)
+    server.register_endpoint(DeviceAuthorizationEndpoint)
     app.extensions["tongban.authorization_server"] = server
 
     # Ending an SSO session ends its tokens.

@@ -30,3 +30,18 @@ class UnmetAuthenticationRequirementsError(OAuth2Error):
     chose not to) reach the authentication level the request or the client requires."""
 
     error = "unmet_authentication_requirements"
+
+
+class TemporarilyUnavailableError(OAuth2Error):
+    """Something the token endpoint depends on (a platform API) cannot answer now, or the
+    caller must slow down: 503 (or 429) with Retry-After, never a description of the cause."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+    def __init__(self, description=None, *, retry_after: int = 5, status_code: int = 503):
+        super().__init__(description, status_code=status_code)
+        self.retry_after = retry_after
+
+    def get_headers(self):
+        return [*super().get_headers(), ("Retry-After", str(self.retry_after))]

@@ -51,6 +51,8 @@ class GrantContext:
     nonce: str | None = None
     code_id: int | None = None
     family_id: str | None = None
+    #: further claims for the access and ID tokens (e.g. `real_name_level` from token exchange)
+    extra_claims: dict = field(default_factory=dict)
 
 
 def sign(prov: Provider, alg: str, claims: dict, typ: str | None = None) -> str:
@@ -93,6 +95,7 @@ def access_token(prov: Provider, ctx: GrantContext, now: datetime, ttl: int
     if ctx.person is not None:
         # Resource servers decide on the real-name level offline, from the token alone.
         body["real_name_level"] = levels.level_of(ctx.person.id)
+    body.update({k: v for k, v in ctx.extra_claims.items() if k not in body})
     value = sign(prov, ACCESS_TOKEN_ALG, body, typ="at+jwt")
     row = AccessToken(jti=jti, client_id=ctx.client.id,
                       person_id=ctx.person.id if ctx.person else None, code_id=ctx.code_id,
@@ -151,4 +154,5 @@ def id_token(prov: Provider, ctx: GrantContext, now: datetime, access_token_valu
         body["at_hash"] = at_hash.decode() if isinstance(at_hash, bytes) else at_hash
     body.update(claims_mod.id_token_claims(ctx.person, ctx.claims, ctx.client))
     body.update(verified_claims.assurance_claims(ctx.person, ctx.client, ctx.claims, "id_token"))
+    body.update({k: v for k, v in ctx.extra_claims.items() if k not in body})
     return sign(prov, alg, body)

@@ -227,6 +227,12 @@ def token():
     return _backchannel(lambda: server().create_token_response())
 
 
+@bp.post("/device_authorization")
+@csrf.exempt
+def device_authorization():
+    return _backchannel(lambda: server().create_endpoint_response("device_authorization"))
+
+
 @bp.post("/introspect")
 @csrf.exempt
 def introspect():

@@ -13,18 +13,18 @@ from ..provider import provider
 
 def issue_tokens(ctx: GrantContext, *, include_refresh: bool, refresh_value: str | None = None,
                  parent=None, store_refresh: bool = True,
-                 refresh_scope: str | None = None) -> dict:
+                 refresh_scope: str | None = None, ttl: int | None = None) -> dict:
     """Mint the token response for `ctx`; rows go into the current transaction.
 
     `refresh_value`/`parent` carry a rotation; `store_refresh=False` re-sends a successor that
-    already exists (the refresh grace).
+    already exists (the refresh grace); `ttl` shortens the access token (terminals).
     """
     prov = provider()
     now = utcnow()
     if include_refresh and ctx.family_id is None:
         ctx.family_id = secrets.token_urlsafe(16)
-    ttl = (prov.settings.access_token_ttl if ctx.person is not None
-           else prov.settings.client_credentials_ttl)
+    ttl = ttl or (prov.settings.access_token_ttl if ctx.person is not None
+                  else prov.settings.client_credentials_ttl)
     access_value, access_row = issuance.access_token(prov, ctx, now, ttl)
     db.session.add(access_row)
     token = {"access_token": access_value, "token_type": "Bearer", "expires_in": ttl,

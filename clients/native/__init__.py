@@ -1,0 +1,1 @@
+"""A sample native app (RFC 8252): system browser, loopback redirect, PKCE."""
