@@ -1,7 +1,7 @@
 """second factors, throttle counters, client min_acr
 
 Revision ID: 0005_factors
-Revises: 0007_developer
+Revises: 0004_developer
 Create Date: 2026-11-22 15:40:56.977165
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_factors'
-down_revision = '0007_developer'
+down_revision = '0004_developer'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """channels: platform identities, binding tickets, QR logins, device authorizations
 
 Revision ID: 0009_channels
-Revises: 0006_directory
+Revises: 0008_directory
 Create Date: 2026-11-22 16:15:37.256008
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009_channels'
-down_revision = '0006_directory'
+down_revision = '0008_directory'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """real-name verification
 
-Revision ID: 0004_realname
-Revises: 0008_audit_console
+Revision ID: 0007_realname
+Revises: 0006_audit_trail
 Create Date: 2026-11-22 16:09:54.085516
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_realname'
-down_revision = '0008_audit_console'
+revision = '0007_realname'
+down_revision = '0006_audit_trail'
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ meaning when the application's code does). On PostgreSQL, triggers make audit_ev
 audit_archive append-only: no UPDATE, no TRUNCATE, and DELETE only of records at least 180 days
 old that an archive already holds.
 
-Revision ID: 0008_audit_console
+Revision ID: 0006_audit_trail
 Revises: 0005_factors
 Create Date: 2026-11-22 15:42:01.385005
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_audit_console'
+revision = '0006_audit_trail'
 down_revision = '0005_factors'
 branch_labels = None
 depends_on = None

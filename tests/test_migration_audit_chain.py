@@ -1,4 +1,4 @@
-"""Upgrading to 0008 chains the audit records that already exist, on SQLite and PostgreSQL."""
+"""Upgrading to 0006_audit_trail chains the audit records that already exist, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def empty_database(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
     base = make_url(PG_BASE)
-    name = f"test_tongban_m0008_{os.getpid()}_{_worker()}"
+    name = f"test_tongban_maudit_{os.getpid()}_{_worker()}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

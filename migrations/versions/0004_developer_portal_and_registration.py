@@ -1,6 +1,6 @@
 """developer portal, registration requests, initial access tokens, client assertion jti
 
-Revision ID: 0007_developer
+Revision ID: 0004_developer
 Revises: 0003_identity
 Create Date: 2026-11-22 15:41:23.732574
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_developer'
+revision = '0004_developer'
 down_revision = '0003_identity'
 branch_labels = None
 depends_on = None

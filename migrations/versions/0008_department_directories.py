@@ -1,7 +1,7 @@
 """department directories
 
-Revision ID: 0006_directory
-Revises: 0004_realname
+Revision ID: 0008_directory
+Revises: 0007_realname
 Create Date: 2026-11-22 16:00:52.316443
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_directory'
-down_revision = '0004_realname'
+revision = '0008_directory'
+down_revision = '0007_realname'
 branch_labels = None
 depends_on = None
 
