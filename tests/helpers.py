@@ -156,3 +156,18 @@ def introspect(http, client, token: str, **extra):
 
 def revoke(http, client, token: str, **extra):
     return token_call(http, client, {"token": token, **extra}, path="/revoke")
+
+
+def as_two_factor(app, person) -> None:
+    """Count `person`'s live sessions as two-factor sign-ins (AAL2), as an administrator's must
+    be (idp/authz.py). The two-factor login itself is tested in tests/authn."""
+    from sqlalchemy import update
+
+    from idp.extensions import db
+    from idp.models import SsoSession
+
+    with app.app_context():
+        db.session.execute(update(SsoSession).where(
+            SsoSession.person_id == person.id, SsoSession.ended_at.is_(None)).values(
+            acr="urn:tongban:aal2", amr=["pwd", "otp", "mfa"]))
+        db.session.commit()

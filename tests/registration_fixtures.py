@@ -33,11 +33,15 @@ def issue_iat(app, org_id: int, owner, *, environment: str = "production", max_u
 
 
 def grant_role(app, person, role: str = "system_admin") -> None:
+    """Give `person` the role; their sessions count as two-factor (administrators' must)."""
     from idp.models import PersonRole
+
+    from .helpers import as_two_factor
 
     with app.app_context():
         db.session.add(PersonRole(person_id=person.id, role=role, granted_at=utcnow()))
         db.session.commit()
+    as_two_factor(app, person)
 
 
 def approve_pending(app, client_id: str, admin) -> None:

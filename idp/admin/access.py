@@ -7,9 +7,7 @@ page names, and (3) authenticated strongly enough and recently enough: administr
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from functools import wraps
 
 from flask import g, jsonify, redirect, render_template, request, url_for
@@ -17,29 +15,23 @@ from sqlalchemy import inspect
 
 from .. import audit
 from ..authn import sessions
+from ..authz import (  # noqa: F401 (re-exported: the console's vocabulary)
+    ACR_LADDER,
+    ADMIN_MAX_AUTH_AGE,
+    ADMIN_MAX_IDLE,
+    ADMIN_MIN_ACR,
+    Refusal,
+    acr_at_least,
+    refusal_for,
+)
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Person, SsoSession
 from .roles import roles_of
 
-#: Authentication strength, weakest first (DESIGN §2). The authentication methods that reach
-#: AAL2 and AAL3 come with multi-factor login; this is the order the console compares against.
-ACR_LADDER = ("urn:tongban:aal1", "urn:tongban:aal2", "urn:tongban:aal3")
-#: Every administrator needs at least this.
-ADMIN_MIN_ACR = "urn:tongban:aal2"
-#: ...and an authentication no older than this (DESIGN §5: admin sessions ≤ 12 h)...
-ADMIN_MAX_AUTH_AGE = timedelta(hours=12)
-#: ...and no more than this since the session was last used (DESIGN §5: ≤ 15 min idle).
-ADMIN_MAX_IDLE = timedelta(minutes=15)
 #: Query parameters worth keeping in the audit record of a page view.
 AUDITED_QUERY = ("person", "client", "ip", "channel", "since", "until", "state", "event",
                  "actor", "admins", "format", "q")
-
-
-class Refusal(enum.Enum):
-    NO_ROLE = "role_required"
-    WEAK_AUTHENTICATION = "aal2_required"
-    STALE_AUTHENTICATION = "login_again"
 
 
 @dataclass(frozen=True)
@@ -51,23 +43,6 @@ class Officer:
     @property
     def id(self) -> int:
         return self.person.id
-
-
-def acr_at_least(acr: str | None, minimum: str) -> bool:
-    return acr in ACR_LADDER and ACR_LADDER.index(acr) >= ACR_LADDER.index(minimum)
-
-
-def refusal_for(session: SsoSession, held: set[str], needed: tuple[str, ...],
-                now: datetime, last_used: datetime | None = None) -> Refusal | None:
-    if not held & set(needed):
-        return Refusal.NO_ROLE
-    if not acr_at_least(session.acr, ADMIN_MIN_ACR):
-        return Refusal.WEAK_AUTHENTICATION
-    if now - session.auth_time > ADMIN_MAX_AUTH_AGE:
-        return Refusal.STALE_AUTHENTICATION
-    if last_used is not None and now - last_used > ADMIN_MAX_IDLE:
-        return Refusal.STALE_AUTHENTICATION
-    return None
 
 
 def _is_api() -> bool:

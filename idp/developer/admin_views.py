@@ -1,12 +1,13 @@
 """The system admin's queue of client requests: each pending registration or widening change
 with exactly what it changes, approved or rejected with a reason (audited in approvals.py).
-Every page checks ``require_role(person, 'system_admin')``."""
+Every page checks ``require_role(session, 'system_admin')`` (idp/authz.py: the role, at AAL2)."""
 
 from __future__ import annotations
 
 from flask import abort, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from ..authn import sessions
 from ..authz import require_role
 from ..clock import utcnow
 from ..extensions import db
@@ -20,7 +21,7 @@ from .forms import FIELD_LABELS, TYPE_LABELS, by_field
 @bp.get("/admin/requests")
 @signed_in
 def admin_requests():
-    require_role(g.person, "system_admin")
+    require_role(sessions.current(), "system_admin", now=utcnow())
     rows = db.session.execute(
         select(ClientRequest, Client, Organisation)
         .join(Client, Client.id == ClientRequest.client_id)
@@ -58,7 +59,7 @@ def _spec(data: dict):
 @bp.get("/admin/requests/<int:request_id>")
 @signed_in
 def admin_request(request_id: int):
-    require_role(g.person, "system_admin")
+    require_role(sessions.current(), "system_admin", now=utcnow())
     row = db.session.get(ClientRequest, request_id) or abort(404)
     return _request_page(row)
 
@@ -66,7 +67,7 @@ def admin_request(request_id: int):
 @bp.post("/admin/requests/<int:request_id>")
 @signed_in
 def decide_request(request_id: int):
-    require_role(g.person, "system_admin")
+    require_role(sessions.current(), "system_admin", now=utcnow())
     row = db.session.get(ClientRequest, request_id) or abort(404)
     decision = request.form.get("decision")
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -125,18 +125,14 @@ STATUS_ROLES = ("system_admin", "security_officer")
 
 @bp.get("/directory/status")
 def status():
-    from sqlalchemy import select
-
-    from ..models import PersonRole
+    from ..authz import require_role
+    from ..clock import utcnow
     from . import health
 
     sso = sessions.current()
     if sso is None:
         db.session.commit()
         return redirect(url_for("authn.login", next=url_for("directory.status")))
-    allowed = db.session.scalar(select(PersonRole.id).where(
-        PersonRole.person_id == sso.person_id, PersonRole.role.in_(STATUS_ROLES)))
+    require_role(sso, *STATUS_ROLES, now=utcnow())
     db.session.commit()
-    if not allowed:
-        abort(403)
     return render_template("directory/status.html", rows=health.report(directories()))

@@ -5,12 +5,11 @@ and every recording is audited. (The full officer console is a separate piece of
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from ..authn import sessions
+from ..authz import require_role
 from ..clock import utcnow
 from ..extensions import db
-from ..models import PersonRole
 from . import levels, names, numbers, service
 from .views import DOC_TYPE_LABELS
 
@@ -21,12 +20,8 @@ def _officer():
     sso = sessions.current()
     if sso is None:
         return None, redirect(url_for("authn.login", next=request.full_path))
-    held = db.session.scalar(select(PersonRole).where(PersonRole.person_id == sso.person_id,
-                                                      PersonRole.role == "hall_officer"))
-    if held is None:
-        db.session.commit()
-        abort(403)
-    return sso.person, None
+    # The role, at AAL2 (idp/authz.py); a refusal is a 403 page saying what is missing.
+    return require_role(sso, "hall_officer", now=utcnow()), None
 
 
 def _page(officer, *, found=None, error=None, done=None, status=200):

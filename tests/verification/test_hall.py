@@ -9,14 +9,18 @@ from idp.clock import utcnow
 from idp.extensions import db
 from idp.models import AuditEvent, IdentityDocument, PersonRole, VerificationEvidence
 
-from ..helpers import csrf_token, signed_in
+from ..helpers import as_two_factor, csrf_token, signed_in
 from .conftest import ZHANG, verify_form
 
 
 def grant_role(app, person_id, role="hall_officer"):
+    """Give the role; the officer's sessions count as two-factor (idp/authz.py demands it)."""
+    from types import SimpleNamespace
+
     with app.app_context():
         db.session.add(PersonRole(person_id=person_id, role=role, granted_at=utcnow()))
         db.session.commit()
+    as_two_factor(app, SimpleNamespace(id=person_id))
 
 
 def lookup(http, number, doc_type="cn_resident_id"):
