@@ -77,7 +77,8 @@ class Settings:
     #: for deterministic refresh-token successors. Required in production (at least 32 chars).
     secret_key: str = ""
     #: TONGBAN_DATA_KEY: 32 random bytes, base64, that encrypt personal data at rest (identity
-    #: numbers, TOTP secrets) and key the lookup index of identity numbers. It lives in
+    #: numbers, TOTP secrets) and key the lookup index of identity numbers and the hashes of
+    #: recovery codes. Changing it makes those unreadable: keep it, the same on every node. It lives in
     #: configuration, never in the database. Required in production; outside production it is
     #: derived from the secret key.
     data_key: str = ""
@@ -121,12 +122,6 @@ class Settings:
     reauth_max_age: int = 600
 
     # --- second factors and brute force -----------------------------------------------------------
-    #: TONGBAN_FACTOR_KEY: key material for encrypting TOTP secrets at rest (AES-256-GCM under a
-    #: key derived from it) and for the keyed hashes of recovery codes. Empty: derived from
-    #: TONGBAN_SECRET_KEY. Set it separately (32+ random characters, the same on every node) so
-    #: the cookie secret can be rotated without every person re-enrolling their authenticator
-    #: app; changing it invalidates every enrolled TOTP secret and recovery code.
-    factor_key: str = ""
     #: TONGBAN_THROTTLE_FREE_FAILURES: consecutive failed attempts (per account and per source
     #: address) that cost nothing; from the next one on each failure doubles the wait (1 s, 2 s,
     #: 4 s, ...) up to TONGBAN_THROTTLE_MAX_DELAY, which is the temporary lock.
@@ -327,7 +322,6 @@ class Settings:
             session_absolute_ttl=_int("TONGBAN_SESSION_ABSOLUTE_TTL", 24 * 3600),
             interaction_ttl=_int("TONGBAN_INTERACTION_TTL", 30 * 60),
             reauth_max_age=_int("TONGBAN_REAUTH_MAX_AGE", 600),
-            factor_key=_env("TONGBAN_FACTOR_KEY", ""),
             throttle_free_failures=_int("TONGBAN_THROTTLE_FREE_FAILURES", 4),
             throttle_max_delay=_int("TONGBAN_THROTTLE_MAX_DELAY", 900),
             throttle_hard_lock=_int("TONGBAN_THROTTLE_HARD_LOCK", 100),
@@ -415,8 +409,6 @@ class Settings:
         if not 0 < self.fetch_timeout <= 30 or not 1024 <= self.fetch_max_bytes <= 4 * 1024 * 1024:
             problems.append("TONGBAN_FETCH_TIMEOUT must be 1-30 s and TONGBAN_FETCH_MAX_BYTES "
                             "1 KiB-4 MiB")
-        if self.factor_key and len(self.factor_key) < 32:
-            problems.append("TONGBAN_FACTOR_KEY must be at least 32 random characters")
         if self.throttle_free_failures < 1 or self.throttle_max_delay < 1:
             problems.append("TONGBAN_THROTTLE_FREE_FAILURES and TONGBAN_THROTTLE_MAX_DELAY must be "
                             "at least 1")

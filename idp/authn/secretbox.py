@@ -1,6 +1,7 @@
 """Secrets at rest that must be read back (TOTP seeds) are sealed with AES-256-GCM; secrets that
-only need comparing (recovery codes) are kept as keyed hashes. Both keys are derived from
-TONGBAN_FACTOR_KEY, or from TONGBAN_SECRET_KEY when that is unset (see settings.py)."""
+only need comparing (recovery codes) are kept as keyed hashes. Both keys are derived from the
+personal-data key (TONGBAN_DATA_KEY, see settings.py), which lives in configuration and never in
+the database, like the key that seals identity numbers (idp/crypto.py)."""
 
 from __future__ import annotations
 
@@ -21,12 +22,8 @@ class SealError(ValueError):
     """A sealed value that does not open with our key (tampered, moved or re-keyed)."""
 
 
-def _material(settings: Settings) -> str:
-    return settings.factor_key or settings.secret_key
-
-
 def derive(settings: Settings, purpose: str) -> bytes:
-    return hmac.new(_material(settings).encode(), f"tongban/factors/{purpose}".encode(),
+    return hmac.new(settings.data_key_bytes, f"tongban/factors/{purpose}".encode(),
                     hashlib.sha256).digest()
 
 

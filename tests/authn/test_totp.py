@@ -101,14 +101,18 @@ def test_secret_is_sealed_at_rest_and_bound_to_its_row(app, make_person):
             secretbox.unseal(settings, row.secret_encrypted, context=f"totp:{other.id}")
 
 
-def test_factor_key_setting_is_the_key(app, make_person, migrated, keys_dir, tmp_path):
+def test_the_data_key_is_the_key(app, make_person, migrated, keys_dir, tmp_path):
+    """TOTP secrets are sealed under TONGBAN_DATA_KEY: another key cannot open them (and the
+    cookie secret is not involved, so it can rotate freely)."""
     from idp import create_app
 
     from ..conftest import _settings
 
     person = make_person()
     enrol_totp(app, person)
-    other = create_app(_settings(migrated, keys_dir, tmp_path, factor_key="k" * 40))
+    other = create_app(_settings(migrated, keys_dir, tmp_path,
+                                 data_key="b3RoZXItZGF0YS1rZXktMDEyMzQ1Njc4OWFiY2RlZjA=",
+                                 secret_key=app.extensions["tongban.settings"].secret_key))
     with other.app_context():
         row = db.session.scalar(select(TotpFactor).where(TotpFactor.person_id == person.id))
         with pytest.raises(secretbox.SealError):
