@@ -93,11 +93,11 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     settings are unsafe or incomplete."""
     from . import channels, cli, developer, directory, oidc
     from .account.factors import bp as factors_bp
-    from .audit_trail import chain as audit_chain
     from .account.views import bp as account_bp
     from .admin.views import bp as admin_bp
-    from .authn.renewal import bp as renewal_bp
+    from .audit_trail import chain as audit_chain
     from .authn import sessions
+    from .authn.renewal import bp as renewal_bp
     from .authn.second_factor_views import bp as verify_bp
     from .authn.views import bp as authn_bp
     from .clock import Clock

@@ -78,9 +78,9 @@ class Settings:
     secret_key: str = ""
     #: TONGBAN_DATA_KEY: 32 random bytes, base64, that encrypt personal data at rest (identity
     #: numbers, TOTP secrets) and key the lookup index of identity numbers and the hashes of
-    #: recovery codes. Changing it makes those unreadable: keep it, the same on every node. It lives in
-    #: configuration, never in the database. Required in production; outside production it is
-    #: derived from the secret key.
+    #: recovery codes. Changing it makes those unreadable: keep it, the same on every node. It
+    #: lives in configuration, never in the database. Required in production; outside production
+    #: it is derived from the secret key.
     data_key: str = ""
     #: TONGBAN_DATABASE_URL: SQLAlchemy URL. Default: SQLite (WAL) under instance/.
     database_url: str = ""
@@ -216,7 +216,7 @@ class Settings:
     #: TONGBAN_SITE_NAME: the name shown in page headers.
     site_name: str = "通办"
 
-    # --- real-name verification gateways (DESIGN §2) ------------------------------------------------
+    # --- real-name verification gateways (DESIGN §2) ---------------------------------------------
     #: TONGBAN_REGISTRY_URL / _APP_KEY / _APP_SECRET: the population registry's two-factor check
     #: (name + number). TONGBAN_CARRIER_*: a carrier's three-factor check (+ mobile number).
     #: TONGBAN_BANK_*: the bank card four-factor check (+ card and reserved mobile number).
@@ -379,7 +379,8 @@ class Settings:
         """Refuse to run with settings that would be unsafe; each message says what to fix."""
         problems = []
         if self.env not in ENVIRONMENTS:
-            problems.append(f"TONGBAN_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
+            problems.append(f"TONGBAN_ENV must be one of {', '.join(ENVIRONMENTS)}, "
+                            f"not {self.env!r}")
         parts = urlsplit(self.issuer)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             problems.append(f"TONGBAN_ISSUER must be an absolute URL, not {self.issuer!r}")

@@ -1,4 +1,5 @@
-"""Upgrading to 0006_audit_trail chains the audit records that already exist, on SQLite and PostgreSQL."""
+"""Upgrading to 0006_audit_trail chains the audit records that already exist, on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 

@@ -16,10 +16,10 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Client, SsoSession
 from ..oidc import authorised_apps
+from ..verification.views import account_summary
 from . import devices
 from .sections import Section, register
 from .sections import of as sections_of
-from ..verification.views import account_summary
 
 bp = Blueprint("account", __name__)
 

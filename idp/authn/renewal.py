@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 from ..clock import utcnow
 from ..extensions import db
 from ..models import Person
-from . import account_status, sessions
+from . import account_status
 from .sessions import Authentication
 
 bp = Blueprint("renewal", __name__)

@@ -27,7 +27,7 @@ from ..oidc.client_jwks import ClientKeysError, parse_public_jwks
 from ..oidc.keys import SIGNING_ALGS
 from . import uris
 
-TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
 
 
@@ -112,7 +112,7 @@ class ClientSpec:
     require_pkce: bool = True
     require_nonce: bool = False
     auth_method: str | None = None
-    id_token_alg: str = "RS256"  # noqa: S105 (an algorithm name)
+    id_token_alg: str = "RS256"
     subject_type: str = "public"
     client_id: str | None = None
     client_secret: str | None = None
@@ -326,7 +326,7 @@ def spec_of(client: Client) -> ClientSpec:
         scope=client.scope,
         first_party=client.first_party, require_pkce=client.require_pkce,
         require_nonce=client.require_nonce,
-        auth_method=(None if client.token_endpoint_auth_method == "none"  # noqa: S105
+        auth_method=(None if client.token_endpoint_auth_method == "none"
                      else client.token_endpoint_auth_method),
         id_token_alg=client.id_token_signed_response_alg, subject_type=client.subject_type,
         environment=client.environment or "production", description=client.description,

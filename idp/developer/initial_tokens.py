@@ -37,7 +37,7 @@ def issue(*, organisation_id: int, label: str, environment: str, max_uses: int, 
     db.session.add(row)
     db.session.flush()
     audit.record("initial_access_token.issued", person_id=person_id,
-                 token_kind="initial",  # noqa: S106 (names the kind, holds nothing)
+                 token_kind="initial",
                  organisation_id=organisation_id, max_uses=max_uses, environment=environment)
     return row, value
 
@@ -71,5 +71,5 @@ def revoke(row: InitialAccessToken, *, person_id: int, now: datetime) -> None:
     if row.revoked_at is None:
         row.revoked_at = now
         audit.record("initial_access_token.revoked", person_id=person_id,
-                     token_kind="initial",  # noqa: S106
+                     token_kind="initial",
                      organisation_id=row.organisation_id)

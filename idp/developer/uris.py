@@ -66,11 +66,13 @@ EXPLANATIONS = {
     "fragment": "fragments (#...) are not allowed",
     "wildcard": "wildcards (*) are not allowed",
     "credentials": "credentials (user@) are not allowed",
-    "scheme": "scheme not allowed (https; loopback http and reverse-domain schemes for native apps)",
+    "scheme": "scheme not allowed (https; loopback http and reverse-domain schemes for native "
+              "apps)",
     "private_scheme": "private-use schemes must be reverse-domain names (cn.gov.example.app)",
     "private_scheme_host": "private-use scheme redirects take a path only "
                            "(cn.gov.example.app:/callback)",
-    "private_scheme_path": "private-use scheme redirects need a path (cn.gov.example.app:/callback)",
+    "private_scheme_path": "private-use scheme redirects need a path "
+                           "(cn.gov.example.app:/callback)",
     "host_missing": "host missing",
     "http_loopback_only": "http only for native apps on 127.0.0.1 or [::1]",
     "https_only": "https only",

@@ -3,6 +3,7 @@
 from .audit import AuditArchive, AuditEvent
 from .authorization import AuthorizationCode, Consent, Interaction
 from .client import Client
+from .client_assertion import UsedClientAssertion
 from .device_authorization import DeviceAuthorization
 from .directory import (
     DirectoryAccount,
@@ -10,15 +11,14 @@ from .directory import (
     DirectoryLinkReview,
     DirectorySession,
 )
-from .identity import IdentityDocument
-from .client_assertion import UsedClientAssertion
-from .organisation import Invitation, Membership, Organisation
 from .factor import RecoveryCode, TotpFactor, WebAuthnChallenge, WebAuthnCredential
+from .identity import IdentityDocument
 from .logout_delivery import LogoutDelivery
+from .organisation import Invitation, Membership, Organisation
 from .person import Person
-from .registration import ClientRequest, InitialAccessToken
 from .platform_identity import BindingTicket, PlatformIdentity
 from .qr_login import QrLogin
+from .registration import ClientRequest, InitialAccessToken
 from .role import ROLES, PersonRole
 from .session import SessionClient, SsoSession
 from .throttle import ThrottleCounter
@@ -45,22 +45,21 @@ __all__ = [
     "InitialAccessToken",
     "Interaction",
     "Invitation",
+    "LogoutDelivery",
     "Membership",
     "Organisation",
-    "LogoutDelivery",
     "Person",
     "PersonRole",
     "PlatformIdentity",
     "QrLogin",
-    "ROLES",
     "RecoveryCode",
     "RefreshToken",
     "SessionClient",
     "SsoSession",
-    "UsedClientAssertion",
     "ThrottleCounter",
     "TotpFactor",
+    "UsedClientAssertion",
+    "VerificationEvidence",
     "WebAuthnChallenge",
     "WebAuthnCredential",
-    "VerificationEvidence",
 ]

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from ..authn import assurance
 from ..extensions import db
 from ..models import Consent, Interaction, SsoSession
-from . import realname
 from . import claims as claims_mod
+from . import realname
 
 
 class Next(enum.Enum):

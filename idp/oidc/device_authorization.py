@@ -28,7 +28,7 @@ VERIFICATION_PATH = "/device"
 
 
 class DeviceAuthorizationEndpoint(AuthlibDeviceAuthorizationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def create_endpoint_response(self, request):
         client = self.authenticate_client(request)

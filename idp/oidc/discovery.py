@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ..authn import assurance
-from .realname import ACR_VALUES as REALNAME_ACR_VALUES
 from .claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from .client_auth import ALGORITHMS as ASSERTION_ALGS
 from .keys import SIGNING_ALGS
 from .provider import Provider
+from .realname import ACR_VALUES as REALNAME_ACR_VALUES
 from .verified_claims import (
     CHECK_METHODS,
     CLAIMS_IN_VERIFIED_CLAIMS,

@@ -123,7 +123,8 @@ def refresh_token(prov: Provider, ctx: GrantContext, now: datetime, value: str,
     family_expires = (parent.family_expires_at if parent else
                       now + timedelta(seconds=settings.refresh_absolute_ttl))
     return RefreshToken(
-        token_hash=token_hash(value), family_id=ctx.family_id, parent_id=parent.id if parent else None,
+        token_hash=token_hash(value), family_id=ctx.family_id,
+        parent_id=parent.id if parent else None,
         client_id=ctx.client.id, person_id=ctx.person.id, code_id=ctx.code_id, sid=ctx.sid,
         scope=scope or ctx.scope, claims=ctx.claims, auth_time=ctx.auth_time, acr=ctx.acr,
         amr=list(ctx.amr), issued_at=now,

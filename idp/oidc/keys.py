@@ -162,7 +162,8 @@ class KeyStore:
         self._write(stored.key, stored.created_at, stored.activates_at, retires_at)
 
     def ensure(self, now: int | None = None) -> list[str]:
-        """Create an immediately active key for every algorithm that has none. Returns the new kids."""
+        """Create an immediately active key for every algorithm that has none; returns the new
+        kids."""
         now = self._clock() if now is None else now
         created = []
         for alg in self.missing_algs(now):

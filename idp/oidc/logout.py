@@ -15,7 +15,6 @@ from authlib.oauth2.rfc6749 import OAuth2Error
 from flask import render_template, request
 
 from ..authn import sessions
-from ..clock import utcnow
 from ..extensions import db
 from ..models import SsoSession
 from ..security import set_csp

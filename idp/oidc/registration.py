@@ -46,7 +46,7 @@ from .client_jwks import ClientKeysError, parse_public_jwks
 from .provider import provider
 from .registration_metadata import error_for, metadata_of, spec_from_metadata
 
-REGISTRATION_TOKEN_PREFIX = "tbg_"  # noqa: S105 (a prefix, not a token)
+REGISTRATION_TOKEN_PREFIX = "tbg_"
 JSON_HEADERS = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
                 ("Pragma", "no-cache")]
 

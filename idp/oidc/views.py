@@ -23,8 +23,8 @@ from .. import audit
 from ..authn import sessions
 from ..clock import utcnow
 from ..extensions import csrf, db
-from . import discovery, interactions, realname, responses, userinfo
 from . import authorize as decisions
+from . import discovery, interactions, realname, responses, userinfo
 from .errors import UnmetAuthenticationRequirementsError
 from .logout import logout_page
 from .provider import provider

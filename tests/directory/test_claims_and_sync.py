@@ -103,7 +103,7 @@ def test_department_scope_is_consented(client, staff_member, make_client):
 
 def test_person_without_directory_account_gets_no_department_claims(client, make_person,
                                                                     make_client, fakes):
-    from ..helpers import as_two_factor, signed_in
+    from ..helpers import signed_in
 
     signed_in(client, make_person)
     rp = make_client(scope="openid department", first_party=True)

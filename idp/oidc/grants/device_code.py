@@ -43,7 +43,7 @@ SLOW_DOWN_STEP = 5
 
 
 class DeviceCodeGrant(NoAuthlibTokenStore, AuthlibDeviceCodeGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]  # noqa: RUF012
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def validate_token_request(self):
         device_code = self.request.form.get("device_code")

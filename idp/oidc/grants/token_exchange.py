@@ -34,13 +34,13 @@ from authlib.oauth2.rfc6749.errors import InvalidScopeError
 from flask import current_app
 
 from ... import audit
+from ...authn import throttle
 from ...channels import binding, platforms
 from ...channels.exchange_throttle import (
     REFUSED_EVENT,
     ExchangeThrottled,
     throttle_token_exchange,
 )
-from ...authn import throttle
 from ...clock import utcnow
 from ...extensions import db
 from ...security import client_ip
@@ -50,7 +50,7 @@ from ..provider import provider
 from .issuing import NoAuthlibTokenStore, issue_tokens
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
-ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 (a type name)
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 SUBJECT_TOKEN_TYPES = {
     "urn:tongban:params:oauth:token-type:wechat-code": "wechat",
     "urn:tongban:params:oauth:token-type:alipay-auth-code": "alipay",
@@ -73,7 +73,7 @@ class BindingRequiredError(InteractionRequiredError):
 
 class TokenExchangeGrant(NoAuthlibTokenStore, BaseGrant, TokenEndpointMixin):
     GRANT_TYPE = GRANT_TYPE
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]  # noqa: RUF012
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     def validate_token_request(self):
         client = self.authenticate_token_endpoint_client()
