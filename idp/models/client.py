@@ -110,6 +110,14 @@ class Client(db.Model):
         return self.token_endpoint_auth_method == "none"
 
     @property
+    def may_receive_full_identity(self) -> bool:
+        """Approved to ask for the full legal name and document number (still only released
+        after the person's separate consent): by an operator (`full_identity_approved`) or
+        through a registration a system admin approved with those sensitive claims."""
+        return bool(self.full_identity_approved
+                    or {"legal_name", "id_number"} & set(self.sensitive_claims or []))
+
+    @property
     def is_active(self) -> bool:
         return self.status == "active"
 

@@ -1,6 +1,7 @@
 """The separate consent (PIPL art. 29 单独同意) a person gives one client to receive their full
 legal name and full document number. Only clients an operator approved may ask
-(Client.full_identity_approved); only an active grant releases the full values; the person can
+(Client.may_receive_full_identity: an operator's flag or an approved registration
+that asked for these sensitive claims); only an active grant releases the full values; the person can
 withdraw it at any time from their account page. Every decision is audited."""
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def consent_of(person_id: int, client_id: int) -> DisclosureConsent | None:
 
 
 def releases_full(person_id: int, client: Client) -> bool:
-    if not client.full_identity_approved:
+    if not client.may_receive_full_identity:
         return False
     consent = consent_of(person_id, client.id)
     return consent is not None and consent.active
@@ -31,7 +32,7 @@ def releases_full(person_id: int, client: Client) -> bool:
 def undecided(person_id: int, client: Client) -> bool:
     """Whether the person should be asked: the client may receive full values and the person has
     not decided (a withdrawal counts as undecided: the next request asks again)."""
-    if not client.full_identity_approved:
+    if not client.may_receive_full_identity:
         return False
     consent = consent_of(person_id, client.id)
     return consent is None or consent.state == "withdrawn"
@@ -40,7 +41,7 @@ def undecided(person_id: int, client: Client) -> bool:
 def decide(person_id: int, client: Client, decision: str, now: datetime) -> DisclosureConsent:
     if decision not in DECISIONS:
         raise ValueError(decision)
-    if decision == "granted" and not client.full_identity_approved:
+    if decision == "granted" and not client.may_receive_full_identity:
         raise PermissionError("client not approved for full identity data")
     consent = consent_of(person_id, client.id)
     if consent is None:

@@ -225,7 +225,7 @@ def disclosure_decision():
         return login
     flow = _flow()
     client = _asking_client(flow)
-    if client is None or not client.full_identity_approved:
+    if client is None or not client.may_receive_full_identity:
         abort(400)
     decision = "granted" if request.form.get("decision") == "allow" else "declined"
     disclosure.decide(person.id, client, decision, utcnow())
