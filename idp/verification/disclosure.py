@@ -1,7 +1,7 @@
 """The separate consent (PIPL art. 29 单独同意) a person gives one client to receive their full
 legal name and full document number. Only clients an operator approved may ask
-(Client.may_receive_full_identity: an operator's flag or an approved registration
-that asked for these sensitive claims); only an active grant releases the full values; the person can
+(Client.may_receive_full_identity: an operator's flag or an approved registration that
+asked for these sensitive claims); only an active grant releases the full values; the person can
 withdraw it at any time from their account page. Every decision is audited."""
 
 from __future__ import annotations
