@@ -15,3 +15,6 @@ accesslog = os.environ.get("TONGBAN_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 # Behind a load balancer: trust X-Forwarded-* only from it (see TONGBAN_TRUST_PROXY).
 forwarded_allow_ips = os.environ.get("TONGBAN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The control socket's default path is shared by every gunicorn on the machine; nothing here
+# uses it, so several nodes (or the demo beside the tests) never step on each other.
+control_socket_disable = True
