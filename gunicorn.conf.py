@@ -8,9 +8,11 @@ could be replayed.
 import os
 
 bind = os.environ.get("TONGBAN_BIND", "127.0.0.1:5000")
+# Measured in bench/ (bench/README.md, "gunicorn workers"): per core, one gthread worker with
+# four threads serves best; more threads or workers per core add latency and memory, not speed.
 worker_class = os.environ.get("TONGBAN_WORKER_CLASS", "gthread")
-workers = int(os.environ.get("TONGBAN_WORKERS", "2"))
-threads = int(os.environ.get("TONGBAN_THREADS", "8"))
+workers = int(os.environ.get("TONGBAN_WORKERS", str(os.cpu_count() or 1)))
+threads = int(os.environ.get("TONGBAN_THREADS", "4"))
 accesslog = os.environ.get("TONGBAN_ACCESS_LOG", "-")
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
 # Behind a load balancer: trust X-Forwarded-* only from it (see TONGBAN_TRUST_PROXY).

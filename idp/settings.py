@@ -126,6 +126,9 @@ class Settings:
     #: address) that cost nothing; from the next one on each failure doubles the wait (1 s, 2 s,
     #: 4 s, ...) up to TONGBAN_THROTTLE_MAX_DELAY, which is the temporary lock.
     throttle_free_failures: int = 4
+    #: TONGBAN_THROTTLE_SOURCE_FREE_FAILURES: the same allowance for one source address, larger
+    #: because many people may share an address (an office behind NAT, a service hall).
+    throttle_source_free_failures: int = 30
     #: TONGBAN_THROTTLE_MAX_DELAY: the longest wait (seconds), i.e. the temporary lock.
     throttle_max_delay: int = 900
     #: TONGBAN_THROTTLE_HARD_LOCK: consecutive failures after which an account is locked until a
@@ -323,6 +326,7 @@ class Settings:
             interaction_ttl=_int("TONGBAN_INTERACTION_TTL", 30 * 60),
             reauth_max_age=_int("TONGBAN_REAUTH_MAX_AGE", 600),
             throttle_free_failures=_int("TONGBAN_THROTTLE_FREE_FAILURES", 4),
+            throttle_source_free_failures=_int("TONGBAN_THROTTLE_SOURCE_FREE_FAILURES", 30),
             throttle_max_delay=_int("TONGBAN_THROTTLE_MAX_DELAY", 900),
             throttle_hard_lock=_int("TONGBAN_THROTTLE_HARD_LOCK", 100),
             throttle_source_quiet=_int("TONGBAN_THROTTLE_SOURCE_QUIET", 3600),
@@ -410,9 +414,10 @@ class Settings:
         if not 0 < self.fetch_timeout <= 30 or not 1024 <= self.fetch_max_bytes <= 4 * 1024 * 1024:
             problems.append("TONGBAN_FETCH_TIMEOUT must be 1-30 s and TONGBAN_FETCH_MAX_BYTES "
                             "1 KiB-4 MiB")
-        if self.throttle_free_failures < 1 or self.throttle_max_delay < 1:
-            problems.append("TONGBAN_THROTTLE_FREE_FAILURES and TONGBAN_THROTTLE_MAX_DELAY must be "
-                            "at least 1")
+        if min(self.throttle_free_failures, self.throttle_source_free_failures,
+               self.throttle_max_delay) < 1:
+            problems.append("TONGBAN_THROTTLE_FREE_FAILURES, TONGBAN_THROTTLE_SOURCE_FREE_FAILURES "
+                            "and TONGBAN_THROTTLE_MAX_DELAY must be at least 1")
         if self.throttle_hard_lock <= self.throttle_free_failures:
             problems.append("TONGBAN_THROTTLE_HARD_LOCK must exceed TONGBAN_THROTTLE_FREE_FAILURES")
         if self.audit_retention_days < 180:

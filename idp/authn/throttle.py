@@ -11,7 +11,8 @@ same ones. Three kinds of key:
   account is slowed down and locked exactly like a known one (no enumeration by behaviour);
 * ``ip:<address>`` counts failures from one source address (the proxy-verified one).
 
-Policy (defaults in settings.py): the first ``throttle_free_failures`` consecutive failures cost
+Policy (defaults in settings.py): the first ``throttle_free_failures`` consecutive failures
+(``throttle_source_free_failures`` for a source address, which many people may share) cost
 nothing; each further failure doubles the wait before the next attempt is even checked (1 s,
 2 s, 4 s, ... up to ``throttle_max_delay``, the temporary lock). At ``throttle_hard_lock``
 consecutive failures an account is locked until a security officer unlocks it (:func:`unlock`,
@@ -127,9 +128,12 @@ def source_only_keys(ip: str | None) -> Keys:
 
 # --- the counting --------------------------------------------------------------------------------
 
-def delay_after(failures: int, settings: Settings) -> int:
-    """Seconds to wait after `failures` consecutive failures (0 while they are free)."""
-    excess = failures - settings.throttle_free_failures
+def delay_after(failures: int, settings: Settings, *, source: bool = False) -> int:
+    """Seconds to wait after `failures` consecutive failures (0 while they are free). A source
+    address is shared (an office behind NAT, a service hall), so it has its own, larger
+    allowance."""
+    free = settings.throttle_source_free_failures if source else settings.throttle_free_failures
+    excess = failures - free
     if excess <= 0:
         return 0
     return int(min(2 ** min(excess - 1, 30), settings.throttle_max_delay))
@@ -141,8 +145,20 @@ def _ensure_rows(keys: Sequence[str]) -> None:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    db.session.execute(insert(ThrottleCounter).values([{"key": k, "failures": 0} for k in keys])
-                       .on_conflict_do_nothing(index_elements=["key"]))
+    # Rows are always touched in key order: two logins that share a key never lock the same
+    # rows in opposite orders (a deadlock on PostgreSQL).
+    db.session.execute(insert(ThrottleCounter).values(
+        [{"key": k, "failures": 0} for k in sorted(set(keys))])
+        .on_conflict_do_nothing(index_elements=["key"]))
+
+
+def _each(keys: Sequence[str], statement) -> int:
+    """Run an UPDATE of ThrottleCounter once per key, in key order (see _ensure_rows)."""
+    changed = 0
+    for key in sorted(set(keys)):
+        changed += db.session.execute(statement.where(ThrottleCounter.key == key)
+                                      .execution_options(synchronize_session=False)).rowcount
+    return changed
 
 
 @dataclass
@@ -159,13 +175,11 @@ class Attempt:
             return
         self.done = True
         hard = self.settings.throttle_hard_lock
-        db.session.execute(
-            update(ThrottleCounter)
-            .where(ThrottleCounter.key.in_(self.keys.counted), ThrottleCounter.failures > 0)
-            .values(failures=ThrottleCounter.failures - 1, blocked_until=None,
-                    locked_at=case((ThrottleCounter.failures - 1 < hard, None),
-                                   else_=ThrottleCounter.locked_at))
-            .execution_options(synchronize_session=False))
+        _each(self.keys.counted, update(ThrottleCounter)
+              .where(ThrottleCounter.failures > 0)
+              .values(failures=ThrottleCounter.failures - 1, blocked_until=None,
+                      locked_at=case((ThrottleCounter.failures - 1 < hard, None),
+                                     else_=ThrottleCounter.locked_at)))
 
     def failed(self) -> None:
         """The secret was wrong: the failure counted in advance stands."""
@@ -189,7 +203,7 @@ def begin(keys: Keys, *, now: datetime, settings: Settings, person_id: int | Non
                 db.session.commit()
                 raise AccountLocked(detail=f"{key} is hard-locked")
     counted: list[str] = []
-    for key in keys.counted:
+    for key in sorted(keys.counted):
         enforce = key.startswith("ip:") or not bypass_account_lock
         failures = _count(key, now, settings, enforce=enforce)
         if failures is None:
@@ -232,7 +246,7 @@ def _count(key: str, now: datetime, settings: Settings, *, enforce: bool) -> int
 def _after_failure(key: str, failures: int, now: datetime, settings: Settings,
                    person_id: int | None) -> None:
     values: dict = {}
-    wait = delay_after(failures, settings)
+    wait = delay_after(failures, settings, source=key.startswith("ip:"))
     if wait:
         values["blocked_until"] = now + timedelta(seconds=wait)
     if not key.startswith("ip:") and failures >= settings.throttle_hard_lock:
@@ -245,11 +259,8 @@ def _after_failure(key: str, failures: int, now: datetime, settings: Settings,
 
 
 def _undo(keys: Sequence[str]) -> None:
-    if keys:
-        db.session.execute(update(ThrottleCounter)
-                           .where(ThrottleCounter.key.in_(keys), ThrottleCounter.failures > 0)
-                           .values(failures=ThrottleCounter.failures - 1)
-                           .execution_options(synchronize_session=False))
+    _each(keys, update(ThrottleCounter).where(ThrottleCounter.failures > 0)
+          .values(failures=ThrottleCounter.failures - 1))
 
 
 def record_failure(key: str, *, now: datetime, settings: Settings,
@@ -273,10 +284,7 @@ def completed(person_id: int, amr: Sequence[str], *, now: datetime) -> None:
         keys.append(person_key(person_id))
     if "mfa" in amr or passkey:
         keys.append(second_factor_key(person_id))
-    if keys:
-        db.session.execute(update(ThrottleCounter).where(ThrottleCounter.key.in_(keys))
-                           .values(failures=0, blocked_until=None, locked_at=None)
-                           .execution_options(synchronize_session=False))
+    _each(keys, update(ThrottleCounter).values(failures=0, blocked_until=None, locked_at=None))
 
 
 def is_locked(person_id: int) -> bool:
@@ -287,11 +295,8 @@ def is_locked(person_id: int) -> bool:
 
 def unlock(person_id: int, *, now: datetime, by: str) -> bool:
     """A security officer's unlock: clears the person's counters. True if anything was set."""
-    result = db.session.execute(
-        update(ThrottleCounter)
-        .where(ThrottleCounter.key.in_([person_key(person_id), second_factor_key(person_id)]),
-               (ThrottleCounter.failures > 0) | ThrottleCounter.locked_at.is_not(None))
-        .values(failures=0, blocked_until=None, locked_at=None)
-        .execution_options(synchronize_session=False))
+    changed = _each([person_key(person_id), second_factor_key(person_id)], update(ThrottleCounter)
+                    .where((ThrottleCounter.failures > 0) | ThrottleCounter.locked_at.is_not(None))
+                    .values(failures=0, blocked_until=None, locked_at=None))
     audit.record("account.unlocked", person_id=person_id, by=by)
-    return result.rowcount > 0
+    return changed > 0

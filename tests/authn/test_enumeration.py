@@ -21,7 +21,8 @@ MAX_RUNS = 5
 def settings_overrides():
     # Timing needs many failures in a row: keep the throttle out of the way here (its own
     # tests are in test_throttle.py).
-    return {"throttle_free_failures": 10_000, "throttle_hard_lock": 20_000}
+    return {"throttle_free_failures": 10_000, "throttle_source_free_failures": 10_000,
+            "throttle_hard_lock": 20_000}
 
 
 def _login_failure(http, token, account):

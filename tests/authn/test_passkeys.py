@@ -168,6 +168,8 @@ def test_locked_out_attacker_cannot_lock_out_the_passkey(client, app, enrolled, 
     assert login(client, person.username).status_code == 303
 
 
+@pytest.mark.parametrize("settings_overrides", [{"throttle_source_free_failures": 4}],
+                         indirect=True)
 def test_passkey_login_obeys_the_source_counter(client, enrolled):
     _, authenticator = enrolled
     for _ in range(5):
