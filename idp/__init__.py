@@ -122,7 +122,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # A server connection can go stale (database restart, idle timeout); a SQLite file
+        # cannot, so SQLite skips the extra round trip per checkout.
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": not settings.database_url.startswith("sqlite")},
         # Flask's signed cookie holds only CSRF state, the language choice and the browser
         # binding of pending interactions; the SSO session is server-side.
         SESSION_COOKIE_NAME=("__Host-tongban_browser" if settings.secure_cookies

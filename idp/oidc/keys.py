@@ -72,6 +72,7 @@ class KeyStore:
         self._clock = clock or (lambda: int(time.time()))
         self._lock = threading.Lock()
         self._stamp: int | None = None
+        self._checked_at = 0.0
         self._keys: list[StoredKey] = []
         self._jwks_cache: tuple[tuple, dict] | None = None
         self._verify_cache: tuple[tuple, KeySet] | None = None
@@ -83,7 +84,15 @@ class KeyStore:
         except FileNotFoundError:
             return None
 
+    #: how often the directory is looked at for another node's rotation (a stat() per token
+    #: verification is measurable); this node's own writes are seen at once
+    RECHECK_SECONDS = 1.0
+
     def keys(self) -> list[StoredKey]:
+        checked = time.monotonic()
+        if self._stamp is not None and checked - self._checked_at < self.RECHECK_SECONDS:
+            return self._keys
+        self._checked_at = checked
         stamp = self._current_stamp()
         if stamp != self._stamp:
             with self._lock:

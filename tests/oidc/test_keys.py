@@ -200,13 +200,33 @@ def test_prune_removes_only_unpublished_keys(store, own_keys_dir, ttl):
     json.dumps([1, 2]),
 ])
 def test_damaged_key_file_is_ignored_with_a_log_line(client, store, own_keys_dir, caplog,
-                                                     content):
+                                                     content, monkeypatch):
+    from idp.oidc.keys import KeyStore
+
+    monkeypatch.setattr(KeyStore, "RECHECK_SECONDS", 0.0)  # see the file at once
     before = published_kids(client)
     (own_keys_dir / "damaged.json").write_text(content)
     with caplog.at_level(logging.ERROR, logger="idp.oidc.keys"):
         assert published_kids(client) == before
     assert any("damaged.json" in r.getMessage() for r in caplog.records
                if r.name == "idp.oidc.keys" and r.levelno == logging.ERROR)
+
+
+def test_another_nodes_rotation_is_seen_within_the_recheck_interval(own_keys_dir, monkeypatch):
+    """The keys directory is shared by every node; a node looks at it at most once per
+    RECHECK_SECONDS (a stat() per token verification is measurable), so a key another node
+    wrote appears within that interval."""
+    from idp.oidc import keys as keys_mod
+    from idp.oidc.keys import KeyStore
+
+    clock = [1000.0]
+    monkeypatch.setattr(keys_mod.time, "monotonic", lambda: clock[0])
+    this_node, other_node = KeyStore(own_keys_dir), KeyStore(own_keys_dir)
+    before = {k.kid for k in this_node.keys()}
+    new = other_node.rotate("ES256", publish_ahead=0, token_ttl=600)
+    assert {k.kid for k in this_node.keys()} == before          # not looked again yet
+    clock[0] += KeyStore.RECHECK_SECONDS
+    assert new.kid in {k.kid for k in this_node.keys()}
 
 
 # --- the operator CLI ----------------------------------------------------------------------------
