@@ -222,11 +222,11 @@ def test_another_nodes_rotation_is_seen_within_the_recheck_interval(own_keys_dir
     clock = [1000.0]
     monkeypatch.setattr(keys_mod.time, "monotonic", lambda: clock[0])
     this_node, other_node = KeyStore(own_keys_dir), KeyStore(own_keys_dir)
-    before = {k.kid for k in this_node.keys()}
+    before = {k.kid for k in this_node.published()}
     new = other_node.rotate("ES256", publish_ahead=0, token_ttl=600)
-    assert {k.kid for k in this_node.keys()} == before          # not looked again yet
+    assert {k.kid for k in this_node.published()} == before          # not looked again yet
     clock[0] += KeyStore.RECHECK_SECONDS
-    assert new.kid in {k.kid for k in this_node.keys()}
+    assert new.kid in {k.kid for k in this_node.published()}
 
 
 # --- the operator CLI ----------------------------------------------------------------------------
