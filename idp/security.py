@@ -3,18 +3,14 @@ IdP trusts it."""
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 
-from .settings import Settings
+from .settings import current as settings
 
 #: No third-party anything: every asset is served by the IdP itself.
 DEFAULT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self'; frame-src 'none'; frame-ancestors 'none'; base-uri 'none'; "
                "object-src 'none'")
-
-
-def settings() -> Settings:
-    return current_app.extensions["tongban.settings"]
 
 
 def client_ip() -> str | None:

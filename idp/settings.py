@@ -465,3 +465,10 @@ class Settings:
                 problems.append(f"{name} must be an https URL"
                                 + (" in production" if scheme == "http" else ""))
         return problems
+
+
+def current() -> Settings:
+    """The running app's settings (set once by create_app)."""
+    from flask import current_app
+
+    return current_app.extensions["tongban.settings"]

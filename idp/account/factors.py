@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -25,12 +24,10 @@ from ..authn.second_factor_views import browser_key
 from ..authn.views import safe_next
 from ..clock import utcnow
 from ..extensions import db
+from ..settings import current as _settings
 
 bp = Blueprint("factors", __name__, url_prefix="/account/security")
 
-
-def _settings():
-    return current_app.extensions["tongban.settings"]
 
 
 def _next() -> str | None:

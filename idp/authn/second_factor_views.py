@@ -8,7 +8,6 @@ import secrets
 
 from flask import (
     Blueprint,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -22,6 +21,7 @@ from .. import audit
 from ..clock import utcnow
 from ..extensions import db
 from ..security import client_ip
+from ..settings import current as _settings
 from . import assurance, passkeys, sessions, throttle
 from . import second_factor as sf
 from .sessions import Authentication
@@ -29,9 +29,6 @@ from .views import safe_next
 
 bp = Blueprint("verify", __name__)
 
-
-def _settings():
-    return current_app.extensions["tongban.settings"]
 
 
 def browser_key() -> str:

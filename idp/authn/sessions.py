@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from blinker import Namespace
-from flask import current_app, g, request
+from flask import g, request
 from sqlalchemy import select
 
 from .. import audit
@@ -21,6 +21,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import Person, SsoSession
 from ..settings import Settings
+from ..settings import current as _settings
 
 signals = Namespace()
 #: sent with (session, reason) after a session ended; logout propagation listens to it
@@ -136,9 +137,6 @@ def end(session: SsoSession, now: datetime, reason: str, *, actor_id: int | None
 
 
 # --- the browser's session, for views ------------------------------------------------------------
-
-def _settings() -> Settings:
-    return current_app.extensions["tongban.settings"]
 
 
 def current() -> SsoSession | None:

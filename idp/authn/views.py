@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 from ..clock import utcnow
 from ..extensions import db
 from ..security import client_ip
+from ..settings import current as _settings
 from . import assurance, password_login, registration, sessions, throttle
 
 bp = Blueprint("authn", __name__)
@@ -24,9 +25,6 @@ def safe_next(value: str | None) -> str:
         return url_for("account.home")
     return value
 
-
-def _settings():
-    return current_app.extensions["tongban.settings"]
 
 
 def login_context(next_path: str) -> dict | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import segno
 from flask import (
     Blueprint,
-    current_app,
     jsonify,
     redirect,
     render_template,
@@ -24,13 +23,11 @@ from ..models import Client, Person, SsoSession
 from ..oidc import access_tokens, userinfo
 from ..oidc.views import browser_key
 from ..security import client_ip
+from ..settings import current as _settings
 from . import qr_login
 
 bp = Blueprint("channels_qr", __name__)
 
-
-def _settings():
-    return current_app.extensions["tongban.settings"]
 
 
 # --- the PC ----------------------------------------------------------------------------------

@@ -13,15 +13,13 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
-
 from .. import audit
 from ..authn import throttle
 from ..authn.sessions import Authentication
 from ..errors import ServiceUnavailable, UserError
 from ..extensions import db
 from ..models import DirectoryAccount, Person
-from ..settings import Settings
+from ..settings import current as _settings
 from . import accounts, health
 from .base import AccountInactive, BadCredentials, DirectoryIdentity, DirectoryUnavailable
 from .registry import Directories
@@ -61,9 +59,6 @@ def _throttle_keys(directory: str, login: str, ip: str | None) -> throttle.Keys:
     name = f"directory:{directory}\\{login.strip().lower()}"
     return throttle.first_factor_keys(_settings(), None, name, ip)
 
-
-def _settings() -> Settings:
-    return current_app.extensions["tongban.settings"]
 
 
 # --- the flow -----------------------------------------------------------------------------------

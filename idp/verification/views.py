@@ -25,6 +25,7 @@ from ..clock import utcnow
 from ..errors import ServiceUnavailable
 from ..extensions import db
 from ..models import Client, DisclosureConsent
+from ..settings import current as _settings
 from . import disclosure, levels, names, numbers, service
 from .checks import FacePending
 
@@ -36,9 +37,6 @@ DOC_TYPE_LABELS = {
     numbers.FOREIGN_PERMANENT: _l("Foreign permanent-residence card"),
 }
 
-
-def _settings():
-    return current_app.extensions["tongban.settings"]
 
 
 def _flow() -> dict:
